@@ -4,6 +4,8 @@
  * the control around it: handshake episodes, peer actors, path control (BFD, link tests, STEP, ranking),
  * session migration per resilient service, the plugins' control parts, and one RxJS stream of typed events
  * (control/events.ts: sessions, paths, peers, config, plugins).
+ * Its parts: router-config.ts (the running config: apply, revert, learned routes), router-paths.ts (path verdicts,
+ * service routing), router-plugins.ts, router-views.ts (peers, services, sessions, explain), router-counters.ts.
  *
  * `createRouter(config, io, opts)` builds one over in-memory or TUN packet ports in this thread; the node
  * builds one over a WorkerHost for `--workers N`.
@@ -14,27 +16,21 @@
  *   await r1.start();
  *   console.log(await r1.sessions());
  */
-import { resolve } from 'node:path';
-import { setImmediate as turn } from 'node:timers/promises';
 import { Subject, type Observable } from 'rxjs';
 import type { DpEvent } from '../dataplane/events.js';
-import { COUNTER_NAMES, type CounterName, type RouterCounters, type StepCounterName } from '../dataplane/counter-names.js';
-import { ServicePaths } from '../dataplane/path-choice.js';
-import { resiliencyCode } from '../model/service-arrays.js';
-import { listServices, listTenants, type SessionCursor, type SessionSummary, type TenantView } from '../dataplane/views.js';
-import { ConfigError, SvrError, isSvrError } from '../errors.js';
-import { compileRouter, compileRouterInTurns, routerConfig, type LoadedConfig, type PreparedTables } from '../model/compile.js';
-import type { SessionResiliency, SvrConfig } from '../model/config.js';
+import type { RouterCounters, StepCounterName } from '../dataplane/counter-names.js';
+import type { SessionCursor, SessionSummary, TenantView } from '../dataplane/views.js';
+import { SvrError } from '../errors.js';
+import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
-import { Rib, type LearnedRoute } from '../model/rib.js';
+import type { LearnedRoute } from '../model/rib.js';
 import type { ConfigInput } from '../model/config-input.js';
-import { loadConfig, resolveConfig } from '../model/validate.js';
+import { resolveConfig } from '../model/validate.js';
 import { PathControl, type Liveness } from '../paths/control.js';
 import { PathKeyControl, type KeyControlOptions, type SecurityView } from '../paths/key-control.js';
 import type { PathMessage } from '../paths/messages.js';
 import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
-import type { PathQuality } from '../paths/quality.js';
-import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
+import type { PluginSpec, PluginView } from '../plugins/host.js';
 import type { EgressRate } from '../plugins/api.js';
 
 export type { EgressRate };
@@ -42,21 +38,24 @@ import type { StepOptions, StepRepositoryClient } from '../step/options.js';
 import type { Store } from '../store/store.js';
 import type { DataPathHost, ServiceChains, ThreadLoad } from './data-path-host.js';
 import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
-import { refuseKeyIdReuse } from './key-versions.js';
-import { explainFirstPacket, type ExplainQuery, type Explanation } from './explain.js';
+import type { ExplainQuery, Explanation } from './explain.js';
 import { MigrationActors } from './migration.js';
-import type { MigrationRecord } from '../machines/migration.js';
 import { fanOutEvents, fanOutFacts, type EventSinks, type ObserveAlarm } from './event-fanout.js';
 import { isPerSession, SessionFactListeners, type SessionFactListener } from './session-facts.js';
 import type { SessionRecords } from '../dataplane/session-records.js';
 import { EventStream } from './event-stream.js';
-import type { PathEventReason, RouterEvent } from './events.js';
+import type { RouterEvent } from './events.js';
 import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
-import { KeptConditions, peerConditions, peerSummaries, type PeerCondition, type PeerSummary } from './peer-views.js';
+import { KeptConditions, type PeerCondition, type PeerSummary } from './peer-views.js';
 import { PeerActors } from './peers.js';
 import type {
   ApplyConfigFileOptions, ApplyConfigOptions, LoadPluginsOptions, PluginProblem, Router as PublicRouter, RouterStatus, ServiceSummary, SessionRow,
 } from './router-api.js';
+import { RunningConfig, refuseConductorStepWithout } from './router-config.js';
+import { ControlCounters, TableFullWatch, ZERO_COUNTERS, logAlarms, recordMigration } from './router-counters.js';
+import { PathVerdicts } from './router-paths.js';
+import { RouterPlugins } from './router-plugins.js';
+import { explainView, peerConditionView, peerView, serviceView, sessionPage, tenantView, type RouterViewSource } from './router-views.js';
 
 export type { ApplyConfigFileOptions, ApplyConfigOptions, ObserveAlarm, PathMessage, PeerSummary, RouterEvent, RouterIo, RouterStatus, SecurityView, ServiceSummary };
 
@@ -93,8 +92,6 @@ export interface RouterOptions {
 /** `createRouter` options: the router's, and those of its in-thread data path (the public ones: router-api.ts). */
 export type CreateRouterOptions = RouterOptions & InThreadHostOptions;
 
-const ZERO_COUNTERS = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as Record<CounterName, number>;
-
 export class Router<H extends DataPathHost = DataPathHost> implements PublicRouter {
   readonly name: string;
   /** the data path this router drives (InThreadHost: `.dataplane` for white-box tests and benchmarks) */
@@ -112,68 +109,65 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   private readonly log: NonNullable<RouterOptions['log']>;
   private readonly alarm: ObserveAlarm;
   private readonly liveness: Liveness;
-  private readonly pluginHost: PluginHost;
+  private readonly configControl: RunningConfig;
+  private readonly paths: PathVerdicts;
+  private readonly pluginParts: RouterPlugins;
   private readonly pathControl: PathControl;
   private readonly keyControl: PathKeyControl;
   private readonly episodes: EpisodeSupervisor;
   private readonly peerActors: PeerActors;
   private readonly clock: () => number;
-  /** plugin stages disabled since plugins were last applied (each worker reports its own) */
-  private readonly disabledStages = new Set<string>();
-  /** per path name: the last quality announced (path.quality-changed only on a change) */
-  private readonly announcedQuality = new Map<string, string>();
   private readonly migrations: MigrationActors;
-  /** per service: the ranking's refusal and resiliency, and the order the data path follows */
-  private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
   /** what peerConditions() returned last (its objects again while unchanged) */
   private readonly keptConditions = new KeptConditions();
-  /** control's own counters (next to the data path's) */
-  private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0],
-    ['nat-peer-address-changes', 0], ['nat-rebinds', 0], ['nat-rebinds-damped', 0], ['nat-address-malformed', 0],
-    ['firewall-probes-answered', 0], ['firewall-probe-acks', 0], ['firewall-probe-malformed', 0], ['udp-transform-activations', 0], ['firewall-verdicts-sent', 0], ['firewall-verdicts-received', 0]]);
-  /** the rankings as the data path has them (what `explain` reads) */
-  private readonly published = new ServicePaths();
-  /** usable or not, by path name: control's truth, republished to the data path after a config change */
-  private readonly usable = new Map<string, boolean>();
+  private readonly controlCounters = new ControlCounters();
+  private readonly tableWatch: TableFullWatch;
+  /** what the views read (router-views.ts) */
+  private readonly viewSource: RouterViewSource;
   private running = false;
   private stopped = false;
   private alarmTimer: NodeJS.Timeout | null = null;
-  /** session-table-full is raised (at 90 % of the limit; cleared at 80 %) */
-  private tableFull = false;
-  private generation = 1;
-  private config: SvrConfig;
-  private tablesNow: ForwardingTables;
-  /** the RIB of the running config: static routes and the learned ones (setLearnedRoutes), updated route by route */
-  private rib: Rib;
 
   constructor(config: ConfigInput, host: H, opts: RouterOptions) {
     this.name = opts.name;
     this.host = host;
     this.log = opts.log ?? (() => {});
     this.alarm = opts.observeAlarm ?? logAlarms(this.log);
+    this.tableWatch = new TableFullWatch(this.alarm);
     this.liveness = opts.liveness ?? 'bfd';
-    this.clock = opts.clock ?? Date.now;
+    const clock = this.clock = opts.clock ?? Date.now;
+    const emit = (e: RouterEvent): void => this.emit(e);
     this.peerActors = new PeerActors((peer, reachable) => this.emit({ type: reachable ? 'peer.reachable' : 'peer.unreachable', atMs: this.clock(), peer }));
-    this.config = resolveConfig(config);
-    if (this.config.authority.step?.mode === 'conductor' && opts.step !== undefined && opts.step !== false && opts.stepRepository === undefined) {
-      const message = 'STEP through the conductor needs a router managed by a conductor (svr node start --conductor URL --asset-id ID); use mode flood without one';
-      throw new ConfigError('SVR_ERR_CONFIG_INVALID', `authority.step.mode: ${message}`, { source: '<config object>', problems: [{ path: 'authority.step.mode', message }] });
-    }
-    this.rib = new Rib(routerConfig(this.config, opts.name));
-    this.tablesNow = compileRouter(this.config, opts.name, this.generation, this.rib);
+    const resolved = resolveConfig(config);
+    refuseConductorStepWithout(resolved, opts.step !== undefined && opts.step !== false, opts.stepRepository !== undefined);
+    this.configControl = new RunningConfig(resolved, {
+      routerName: opts.name, host, keyControl: () => this.keyControl, emit, clock,
+      pathsChanged: (old, tables) => this.paths.tablesChanged(old, tables),
+      follow: (tables, added) => this.followTables(tables, added),
+      applied: (generation) => this.pluginParts.host.configApplied(generation),
+    });
+    const tables = (): ForwardingTables => this.configControl.tables;
+    const runningConfig = (): SvrConfig => this.configControl.config;
     host.open({
-      routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
+      routerName: opts.name, tables: tables(), config: runningConfig(), pathsUp: this.liveness === 'static',
       onEvents: (events, worker) => this.onDataPathEvents(events, worker),
       onRecords: (events, sessions, worker) => this.onDataPathRecords(events, sessions, worker), log: this.log, alarm: (n, src, o) => this.alarm(n, src, o),
       sessionsWanted: () => this.subject.sessionsWanted,
     });
-    this.published.reset(this.tablesNow);
-    // every path starts down; static liveness brings each up at start() (path.up)
-    for (const p of this.tablesNow.paths) this.usable.set(p.name, false);
-    const pluginDeps = { routerName: opts.name, store: opts.store ?? null, counters: () => this.counters(), log: this.log, egressShaping: opts.egressShaping === true };
-    const plugins = host.plugins;
-    this.pluginHost = 'here' in plugins ? new PluginHost({ ...pluginDeps, parts: 'all', dataplane: plugins.here }) : new PluginHost({ ...pluginDeps, parts: 'control' });
-    const tables = (): ForwardingTables => this.tablesNow;
+    this.paths = new PathVerdicts({
+      get tables() { return tables(); }, host, emit, clock,
+      changed: (peer, path, up, upSinceMs) => {
+        this.peerActors.pathChanged(peer, path.name, up);
+        this.migrations.pathChanged(path.id, up, upSinceMs);
+        this.pluginParts.host.pathChanged({ path: path.name, up });
+      },
+      ranked: (service, paths) => this.migrations.ranked(service, paths),
+    });
+    this.pluginParts = new RouterPlugins({
+      routerName: opts.name, host, store: opts.store ?? null, egressShaping: opts.egressShaping === true,
+      get config() { return runningConfig(); }, get tables() { return tables(); },
+      counters: () => this.counters(), log: this.log, alarm: this.alarm, emit, clock,
+    });
     this.pathControl = new PathControl({
       get tables() { return tables(); },
       pathMessages$: this.pathMessages$,
@@ -182,21 +176,20 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       isPathUp: (p) => host.isPathUp(p),
       pathTraffic: (p) => host.pathTraffic(p),
       keepSteadyPathMessages: (f) => host.keepSteadyPathMessages?.(f) ?? false,
-      pathChanged: (s: PathStateChange) => this.applyPathState(s.pathName, s.usable, s.upSinceMs, s.reason === 'start' ? 'set' : s.reason),
-      pathQuality: (name: string, q: PathQuality) => this.announceQuality(name, q),
-      rank: (service, r) => this.publishRouting(service, r),
+      pathChanged: (s: PathStateChange) => this.paths.apply(s.pathName, s.usable, s.upSinceMs, s.reason === 'start' ? 'set' : s.reason),
+      pathQuality: (name, q) => this.paths.announceQuality(name, q),
+      rank: (service, r) => this.paths.publishRouting(service, r),
       setPathPeer: (p, a, port) => host.setPathPeer(p, a, port),
       resignalPath: (p) => host.resignalPath(p),
       setPathMtu: (p, m) => host.setPathMtu(p, m),
-      countNat: (n) => this.count(n),
+      countNat: (n) => this.controlCounters.count(n),
       setPathTransform: (p, on) => host.setPathTransform(p, on),
       sendPathProbe: (p, f, b) => host.sendPathProbe(p, f, b),
-      countDetector: (n) => this.count(n),
+      countDetector: (n) => this.controlCounters.count(n),
     }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, ...(opts.stepRepository === undefined ? {} : { stepRepository: opts.stepRepository }), log: this.log });
-    const running = (): SvrConfig => this.config;
     this.keyControl = new PathKeyControl({
       get tables() { return tables(); },
-      get runningConfig() { return running(); },
+      get runningConfig() { return runningConfig(); },
       routerName: opts.name,
       pathMessages$: this.pathMessages$,
       sendPathMessage: (p, b) => host.sendPathMessage(p, b),
@@ -206,8 +199,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       peerAuthenticated: (m) => this.pathControl.nat.authenticated(m),
     }, { ...opts.keyExchange, log: this.log, alarm: (n, src, o) => this.alarm(n, src, o) });
     this.migrations = new MigrationActors({
-      publish: (service, order) => this.setServiceRouting(service, order),
-      record: (r) => this.recordMigration(r),
+      publish: (service, order) => this.paths.setServiceRouting(service, order),
+      record: (r) => recordMigration(r, this.controlCounters, this.log, (p) => tables().paths[p]?.name ?? '-'),
       now: () => performance.now(),
     });
     this.episodes = new EpisodeSupervisor({
@@ -215,19 +208,21 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       teardown: (row, gen) => host.removeRow(row, gen, 'handshake-failed'),
       outcome: (sessionId, outcome, tries, move) => {
         if (outcome === 'confirmed' && this.subject.sessionsWanted) this.emit({ type: 'session.confirmed', atMs: this.clock(), sessionId: sessionId(), probes: tries });
-        if (outcome === 'failed') this.count('handshakes-failed'); // the teardown reports session.removed (handshake-failed)
+        if (outcome === 'failed') this.controlCounters.count('handshakes-failed'); // the teardown reports session.removed (handshake-failed)
         if (move !== undefined && outcome !== 'gone') this.migrations.moveOutcome(move.service, move.path, outcome === 'confirmed');
       },
     }, opts.handshake);
+    const parts = { host, liveness: this.liveness, pathControl: this.pathControl, keyControl: this.keyControl, peerActors: this.peerActors, published: this.paths.published, plugins: this.pluginParts };
+    this.viewSource = { ...parts, get tables() { return tables(); }, get config() { return runningConfig(); } };
   }
 
   /** The forwarding tables of the running config generation. */
   get tables(): ForwardingTables {
-    return this.tablesNow;
+    return this.configControl.tables;
   }
 
   get runningConfig(): SvrConfig {
-    return this.config;
+    return this.configControl.config;
   }
 
   /**
@@ -239,14 +234,15 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     if (this.stopped) return Promise.reject(new SvrError('SVR_ERR_ROUTER_STATE', `router ${this.name} was stopped; build a new one`));
     if (this.running) return Promise.resolve();
     this.running = true;
-    if (this.liveness === 'static') for (const p of this.tablesNow.paths) this.applyPathState(p.name, true, undefined, 'set');
-    this.peerActors.sync(this.tablesNow, (p) => this.host.isPathUp(p));
-    this.migrations.sync(this.tablesNow);
+    const tables = this.configControl.tables;
+    if (this.liveness === 'static') for (const p of tables.paths) this.paths.apply(p.name, true, undefined, 'set');
+    this.peerActors.sync(tables, (p) => this.host.isPathUp(p));
+    this.migrations.sync(tables);
     const started = this.host.start();
     const control = (): void => {
       this.keyControl.start(); // handshake paths get keys first: BFD is signed with them
       this.pathControl.start();
-      this.alarmTimer = setInterval(() => this.watchTable(), 1000);
+      this.alarmTimer = setInterval(() => this.tableWatch.check(this.host.sessionCount()), 1000);
       this.alarmTimer.unref();
     };
     if (started === undefined) {
@@ -259,7 +255,6 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     });
   }
 
-  /** Stops control and the data path (also one that was built but never started: its ports, its threads). */
   /** A router pair's node takes over: its BFD sessions continue the partner's where the peer is Up (paths/supervisor.ts `resume`). */
   resumePaths(): void {
     this.pathControl.supervisor?.resume();
@@ -275,6 +270,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.pathControl.supervisor?.setPairStandby(standby);
   }
 
+  /** Stops control and the data path (also one that was built but never started: its ports, its threads). */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -282,7 +278,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     if (this.alarmTimer) clearInterval(this.alarmTimer);
     this.pathControl.stop();
     this.keyControl.stop();
-    this.pluginHost.close();
+    this.pluginParts.host.close();
     this.episodes.stop();
     this.peerActors.stop();
     this.migrations.stop();
@@ -302,16 +298,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
    * config.refused).
    */
   applyConfig(config: ConfigInput, opts: ApplyConfigOptions = {}): void {
-    const source = opts.source ?? '<config object>';
-    try {
-      const next = resolveConfig(config, source);
-      refuseKeyIdReuse(this.config, next, source, false);
-      opts.check?.(next);
-      this.applyValid(next, source);
-    } catch (e) {
-      this.refused(source, e);
-      throw e;
-    }
+    this.configControl.apply(config, opts);
   }
 
   /**
@@ -319,22 +306,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
    * The tables are compiled in slices, a turn of the event loop after each, and swapped in the next turn, so that
    * with the data path in this thread batches go on meanwhile (docs/performance.md "Config at scale").
    */
-  async applyConfigFile(path: string, opts: ApplyConfigFileOptions = {}): Promise<SvrConfig> {
-    try {
-      const { config: next, prepared }: LoadedConfig = await (opts.load ?? (async (p: string) => ({ config: await loadConfig(p) })))(path, this.name);
-      refuseKeyIdReuse(this.config, next, path, true);
-      opts.check?.(next);
-      const generation = this.generation;
-      const rib = this.nextRib(next, true);
-      const compiled = { rib, tables: await compileRouterInTurns(next, this.name, generation + 1, rib, prepared, turn), slices: prepared?.config };
-      await turn();
-      // a RIB or config change in between made these tables stale: applyValid compiles again
-      this.applyValid(next, path, true, undefined, this.generation === generation ? compiled : undefined);
-      return next;
-    } catch (e) {
-      this.refused(path, e);
-      throw e;
-    }
+  applyConfigFile(path: string, opts: ApplyConfigFileOptions = {}): Promise<SvrConfig> {
+    return this.configControl.applyFile(path, opts);
   }
 
   /**
@@ -344,66 +317,12 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
    * no-route); existing ones whose route is gone end (dataplane/route-follow.ts). Returns the prefixes changed.
    */
   setLearnedRoutes(routes: readonly LearnedRoute[]): number {
-    const changed = this.rib.replace(routes);
-    if (changed > 0) this.applyValid(this.config, 'rib', false);
-    return changed;
+    return this.configControl.setLearnedRoutes(routes);
   }
 
   /** Some learned routes changed (new or changed by prefix, and prefixes withdrawn): as setLearnedRoutes, for just those. */
   updateLearnedRoutes(set: readonly LearnedRoute[], removed: readonly string[]): number {
-    const changed = this.rib.update(set, removed);
-    if (changed > 0) this.applyValid(this.config, 'rib', false, { set, removed });
-    return changed;
-  }
-
-  /** The next generation's RIB and tables for `next` (`prepared`: its biggest tables, built in another thread). */
-  private compile(next: SvrConfig, configChanged: boolean, prepared?: PreparedTables): { rib: Rib; tables: ForwardingTables } {
-    const rib = this.nextRib(next, configChanged);
-    return { rib, tables: compileRouter(next, this.name, this.generation + 1, rib, prepared) };
-  }
-
-  /** A new config gets a new RIB (its static routes, interfaces), learned routes carried over. */
-  private nextRib(next: SvrConfig, configChanged: boolean): Rib {
-    return configChanged ? new Rib(routerConfig(next, this.name), this.rib.learnedRoutes()) : this.rib;
-  }
-
-  /**
-   * `ribChange`: only the RIB changed, by these routes (the data path applies just them); `compiled`: this.compile(next)
-   * of this generation, with the config thread's slices of `next` (for data-path workers) when it made them
-   */
-  private applyValid(next: SvrConfig, source: string, configChanged = true, ribChange?: { set: readonly LearnedRoute[]; removed: readonly string[] }, compiled?: { rib: Rib; tables: ForwardingTables; slices?: PreparedTables['config'] }): void {
-    const { rib, tables } = compiled ?? this.compile(next, configChanged);
-    this.keyControl.plan(tables, next, source); // throws when a handshake path could not get keys (no private key, ...)
-    if (ribChange !== undefined) this.host.updateRib(tables, ribChange.set, ribChange.removed);
-    else this.host.setTables(tables, next, compiled?.slices); // throws before anything changes when the data path cannot take it
-    this.published.reset(tables);
-    this.generation++;
-    this.config = next;
-    this.rib = rib;
-    const old = this.tablesNow;
-    this.tablesNow = tables;
-    // path ids may differ in the new tables: control's verdicts (by name) are republished by id
-    const added = tables.paths.filter((p) => !this.usable.has(p.name)).map((p) => p.name);
-    for (const p of tables.paths) {
-      if (!this.usable.has(p.name)) this.usable.set(p.name, false);
-      this.host.setPathUp(p.id, this.usable.get(p.name)!);
-    }
-    for (const p of old.paths) {
-      if (tables.paths.some((q) => q.name === p.name)) continue;
-      if (this.usable.get(p.name)) this.emit({ type: 'path.down', atMs: this.clock(), path: p.name, peer: old.peers[p.peer]?.name ?? '', reason: 'removed' });
-      this.usable.delete(p.name);
-      this.announcedQuality.delete(p.name);
-    }
-    this.keyControl.refresh();
-    if (this.running) {
-      if (this.liveness === 'static') for (const name of added) this.applyPathState(name, true, undefined, 'set');
-      this.peerActors.sync(tables, (p) => this.host.isPathUp(p));
-      this.migrations.sync(tables);
-      this.pathControl.refresh();
-    }
-    if (!configChanged) return;
-    this.pluginHost.configApplied(this.generation);
-    this.emit({ type: 'config.applied', atMs: this.clock(), generation: this.generation, source });
+    return this.configControl.updateLearnedRoutes(set, removed);
   }
 
   /**
@@ -411,16 +330,16 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
    * applies again and config.refused says why `refusedSource` does not run.
    */
   revertConfig(previous: SvrConfig, refusedSource: string, reason: unknown): void {
-    this.applyConfig(previous, { source: `the previous config (${refusedSource} was refused)` });
-    this.refused(refusedSource, reason);
+    this.configControl.revert(previous, refusedSource, reason);
   }
 
-  private refused(source: string, e: unknown): void {
-    const problems = e instanceof ConfigError ? e.data.problems : [];
-    this.emit({
-      type: 'config.refused', atMs: this.clock(), source, code: isSvrError(e) ? e.code : 'SVR_ERR_CONFIG_INVALID',
-      message: e instanceof Error ? e.message : String(e), problems,
-    });
+  /** New tables while running: peers, migrations and path control follow (static liveness: the added paths are up). */
+  private followTables(tables: ForwardingTables, added: readonly string[]): void {
+    if (!this.running) return;
+    if (this.liveness === 'static') for (const name of added) this.paths.apply(name, true, undefined, 'set');
+    this.peerActors.sync(tables, (p) => this.host.isPathUp(p));
+    this.migrations.sync(tables);
+    this.pathControl.refresh();
   }
 
   /**
@@ -430,57 +349,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
    * did not load, or a chain naming a stage no plugin provides: its field path) means the router must not
    * run with this set: the node refuses it (docs/security.md "Fail closed").
    */
-  async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains = {}): Promise<PluginProblem[]> {
-    const t = this.tablesNow;
-    const local = await this.pluginHost.apply(specs, {
-      tenants: t.tenants.map((name) => chains.tenants?.[name] ?? []),
-      services: t.services.map((svc) => chains.services?.[svc.name] ?? []),
-    });
-    const failures = [...local.failures];
-    const plugins = this.host.plugins;
-    if (!('here' in plugins)) {
-      const seen = new Set(failures.map((f) => `${f.at}|${f.message}`));
-      for (const f of (await plugins.apply(specs, chains)).failures) {
-        if (seen.has(`${f.at}|${f.message}`)) continue;
-        seen.add(`${f.at}|${f.message}`);
-        failures.push(f);
-      }
-    }
-    const stages = this.pluginStages();
-    for (const key of this.disabledStages) {
-      // loaded again: a failed or disabled stage runs anew (its alarm source is "<plugin> <stage>")
-      const [plugin, stage] = key.split('\n') as [string, string];
-      for (const name of ['security-function-failed', 'plugin-disabled']) this.alarm(name, `${plugin} ${stage}`, { active: false });
-    }
-    this.disabledStages.clear();
-    failures.push(...this.missingChainStages(chains, new Set(stages.map((s) => s.name))));
-    for (const p of local.loaded) {
-      const mine = stages.filter((s) => s.name.startsWith(`${p.name}/`)).map((s) => s.name);
-      this.log('plugin.loaded', { plugin: p.name, version: p.version, stages: mine.join(',') });
-      this.emit({ type: 'plugin.loaded', atMs: this.clock(), plugin: p.name, version: p.version, stages: mine });
-    }
-    for (const f of failures) this.emit({ type: 'plugin.failed', atMs: this.clock(), at: f.at, message: f.message });
-    return failures;
-  }
-
-  /** Chain entries naming a stage that is not loaded, by field path of the running config. */
-  private missingChainStages(chains: ServiceChains, known: ReadonlySet<string>): PluginProblem[] {
-    const a = this.config.authority;
-    const out: PluginProblem[] = [];
-    const check = (kind: 'tenants' | 'services', names: readonly string[]): void => {
-      for (const [name, list] of Object.entries(chains[kind] ?? {})) {
-        const i = names.indexOf(name);
-        list.forEach((stage, j) => {
-          if (known.has(stage)) return;
-          const at = i < 0 ? `${kind}.${name}.service-chain[${j}]` : `authority.${kind}[${i}].service-chain[${j}]`;
-          const loaded = [...known].join(', ') || 'none';
-          out.push({ at, message: `${at}: names stage "${stage}", which no loaded plugin provides (loaded stages: ${loaded}); its sessions are not forwarded`, failClosed: true });
-        });
-      }
-    };
-    check('tenants', a.tenants.map((x) => x.name));
-    check('services', a.services.map((x) => x.name));
-    return out;
+  applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains = {}): Promise<PluginProblem[]> {
+    return this.pluginParts.apply(specs, chains);
   }
 
   /**
@@ -488,59 +358,13 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
    * tenants and services; relative specifiers from `baseDir` (default the working directory).
    */
   loadPlugins(opts: LoadPluginsOptions = {}): Promise<PluginProblem[]> {
-    const baseDir = resolve(opts.baseDir ?? '.');
-    const a = this.config.authority;
-    const ri = a.routers.findIndex((r) => r.name === this.name);
-    const specs = [
-      ...a.plugins.map((p, i) => ({ ...p, baseDir, at: `authority.plugins[${i}]` })),
-      ...(a.routers[ri]?.plugins ?? []).map((p, i) => ({ ...p, baseDir, at: `authority.routers[${ri}].plugins[${i}]` })),
-    ];
-    // a stage of a built-in plugin that only other routers load runs there, not here (the lab's external
-    // function on r1 is no stage of r2's); any other stage no loaded plugin provides fails closed
-    const builtin = (use: string) => /^svrouter\/plugins\/([a-z-]+)$/.exec(use)?.[1];
-    const mine = new Set(specs.map((p) => builtin(p.use)).filter((x) => x !== undefined).map((x) => `builtin.${x}`));
-    const elsewhere = new Set(a.routers.flatMap((r) => r.plugins ?? []).map((p) => builtin(p.use)).filter((x) => x !== undefined)
-      .map((x) => `builtin.${x}`).filter((n) => !mine.has(n)));
-    const here = (chain: readonly string[]) => chain.filter((stage) => !elsewhere.has(stage.split('/')[0]!));
-    return this.applyPlugins(specs, {
-      tenants: Object.fromEntries(a.tenants.map((t) => [t.name, here(t.serviceChain)])),
-      services: Object.fromEntries(a.services.map((s) => [s.name, here(s.serviceChain)])),
-    });
+    return this.pluginParts.load(opts);
   }
 
   /** Marks a peer path usable or not, as BFD does (tests and operators can too); rankings follow at once. */
   setPathUp(pathName: string, up: boolean): void {
-    this.applyPathState(pathName, up, undefined, 'set');
+    this.paths.apply(pathName, up, undefined, 'set');
     if (this.running) this.pathControl.publish();
-  }
-
-  /**
-   * A path's verdict, everywhere: the data path, peers, migration episodes (up since `upSinceMs`, default
-   * now), plugins; path.up / path.down when it changed.
-   */
-  private applyPathState(pathName: string, up: boolean, upSinceMs: number | undefined, reason: PathEventReason): void {
-    const path = this.tablesNow.paths.find((p) => p.name === pathName);
-    if (path === undefined) throw new SvrError('SVR_ERR_ROUTER_STATE', `no peer path named ${pathName}`);
-    const was = this.usable.get(pathName) ?? false;
-    const peer = this.tablesNow.peers[path.peer]!.name;
-    this.usable.set(pathName, up);
-    this.host.setPathUp(path.id, up);
-    this.peerActors.pathChanged(peer, pathName, up);
-    this.migrations.pathChanged(path.id, up, upSinceMs);
-    this.pluginHost.pathChanged({ path: pathName, up });
-    if (was !== up) this.emit({ type: up ? 'path.up' : 'path.down', atMs: this.clock(), path: pathName, peer, reason });
-  }
-
-  /** path.quality-changed after a link test, when the smoothed figures (to 0.01) moved. */
-  private announceQuality(pathName: string, q: PathQuality): void {
-    const path = this.tablesNow.paths.find((p) => p.name === pathName);
-    if (path === undefined) return;
-    const r = (x: number): number => Math.round(x * 100) / 100;
-    const figures = { latencyMs: r(q.latencyMs), jitterMs: r(q.jitterMs), lossPercent: r(q.lossPercent), mos: r(q.mos) };
-    const key = JSON.stringify(figures);
-    if (this.announcedQuality.get(pathName) === key) return;
-    this.announcedQuality.set(pathName, key);
-    this.emit({ type: 'path.quality-changed', atMs: this.clock(), path: pathName, peer: this.tablesNow.peers[path.peer]!.name, ...figures });
   }
 
   /** Whether a path (by id in `tables`) is usable now. */
@@ -561,19 +385,19 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   /** Resolves once every peer has a usable path (BFD up), or rejects after `timeoutMs`. */
   async whenPathsUp(timeoutMs = 10_000): Promise<void> {
     const end = Date.now() + timeoutMs;
-    const ready = () => this.tablesNow.peers.every((p) => p.paths.some((id) => this.host.isPathUp(id)));
+    const ready = () => this.configControl.tables.peers.every((p) => p.paths.some((id) => this.host.isPathUp(id)));
     while (!ready()) {
       if (Date.now() > end) throw new SvrError('SVR_ERR_ROUTER_STATE', `router ${this.name}: no usable path to every peer after ${timeoutMs} ms (is BFD running on the peers?)`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
 
-  // ---- views ----
+  // ---- views (router-views.ts) ----
 
   /** Every counter (dataplane/counter-names.ts; zeros included): the data path's (all workers summed), control's own and the plugins'. */
   counters(): RouterCounters {
-    const out: Record<string, number> = { ...ZERO_COUNTERS, ...this.host.counters(), ...Object.fromEntries(this.controlCounters), ...this.stepCounters() };
-    for (const [k, v] of Object.entries(this.pluginHost.counters())) out[k] = (out[k] ?? 0) + v; // a plugin may count a name in both parts
+    const out: Record<string, number> = { ...ZERO_COUNTERS, ...this.host.counters(), ...this.controlCounters.entries(), ...this.stepCounters() };
+    for (const [k, v] of Object.entries(this.pluginParts.host.counters())) out[k] = (out[k] ?? 0) + v; // a plugin may count a name in both parts
     return out as RouterCounters;
   }
 
@@ -597,70 +421,38 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
    * none). `next` continues after the last one when the page is full. A live view: sessions come and go
    * between pages; at most `limit` summaries are made per data-path thread.
    */
-  async sessionPage(q: { limit: number; after?: SessionCursor; tenant?: string; service?: string }): Promise<{ sessions: (SessionSummary & { worker?: number })[]; next?: SessionCursor }> {
-    const t = this.tablesNow;
-    const tenant = q.tenant === undefined ? undefined : t.tenantId(q.tenant);
-    const service = q.service === undefined ? undefined : t.serviceId(q.service);
-    if (tenant === -1 || service === -1) return { sessions: [] };
-    const rows = await this.host.sessionPage({
-      limit: q.limit, ...(q.after !== undefined ? { after: q.after } : {}), ...(tenant !== undefined ? { tenant } : {}), ...(service !== undefined ? { service } : {}),
-    });
-    const sessions = rows.map((r) => (r.worker === undefined ? r.summary : { ...r.summary, worker: r.worker }));
-    const last = rows[rows.length - 1];
-    return last !== undefined && rows.length === q.limit ? { sessions, next: { createdMs: last.createdMs, row: last.row } } : { sessions };
+  sessionPage(q: { limit: number; after?: SessionCursor; tenant?: string; service?: string }): Promise<{ sessions: (SessionSummary & { worker?: number })[]; next?: SessionCursor }> {
+    return sessionPage(this.viewSource, q);
   }
 
   /** Per peer: reachability and its paths with liveness, BFD state, quality and sessions. */
   peers(): PeerSummary[] {
-    const tally = this.host.tally();
-    const keys = new Map(this.keyControl.view().paths.map((k) => [k.path, { ...(k.tx ? { ageMs: k.tx.ageMs } : {}), ...(k.rekeys !== undefined ? { rekeys: k.rekeys } : {}) }]));
-    return peerSummaries({
-      tables: this.tablesNow, quality: this.pathControl.pathSummaries(), liveness: this.liveness,
-      reachable: (peer) => this.peerActors.isReachable(peer), isPathUp: (p) => this.host.isPathUp(p), sessionsOnPath: (p) => tally.perPath[p] ?? 0,
-      keys: (name) => keys.get(name) ?? {},
-      nat: (name) => this.pathControl.natView(name),
-      mtu: (name) => this.pathControl.mtuView(name),
-      transform: (name) => this.pathControl.transformView(name),
-    });
+    return peerView(this.viewSource);
   }
 
   /** What the node's alarms observe every second (peer-views.ts peerConditions): `peers()` without quality, keys,
    *  sessions or addresses; a path's or peer's object (and the list) is the last call's while it did not change. */
   peerConditions(): PeerCondition[] {
-    return peerConditions({
-      tables: this.tablesNow, liveness: this.liveness,
-      reachable: (peer) => this.peerActors.isReachable(peer), isPathUp: (p) => this.host.isPathUp(p),
-      bfdState: (name) => this.pathControl.supervisor?.bfdState(name),
-      peerStandby: (name) => this.pathControl.supervisor?.peerStandby(name) ?? false,
-      nat: (name) => this.pathControl.natView(name),
-      mtu: (name) => this.pathControl.mtuView(name),
-      transform: (name) => this.pathControl.transformView(name),
-    }, this.keptConditions);
+    return peerConditionView(this.viewSource, this.keptConditions);
   }
 
   /** Per service: reachability, configured routes, ranked paths and (learned from STEP) routes. */
   services(): ServiceSummary[] {
-    const routing = new Map(this.pathControl.services().map((r) => [r.service, r]));
-    const tally = this.host.tally();
-    return listServices(this.tablesNow, (p) => this.host.isPathUp(p), (id) => tally.perService[id] ?? 0).map((v) => {
-      const r = routing.get(v.name);
-      return { ...v, paths: r?.paths ?? [], refused: r?.refused ?? false, resiliency: r?.resiliency ?? 'none', ...(r?.learned ? { learned: r.learned } : {}) };
-    });
+    return serviceView(this.viewSource);
   }
 
   tenants(): TenantView[] {
-    const tally = this.host.tally();
-    return listTenants(this.tablesNow, (id) => tally.perTenant[id] ?? 0);
+    return tenantView(this.viewSource);
   }
 
   /** The DSCP queues the loaded plugins asked the node's egress shaper for (plugin API shapeEgress). */
   egressRates(): EgressRate[] {
-    return this.pluginHost.egressRates();
+    return this.pluginParts.host.egressRates();
   }
 
   /** Loaded plugins with their data-path stages and counters. */
   plugins(): PluginView[] {
-    return this.pluginHost.list(this.pluginStages());
+    return this.pluginParts.list();
   }
 
   /** Key status per path (key ids, ages, packets under the key, next rekey, last handshake, refused handshakes). */
@@ -684,10 +476,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
    * over this router's tables and published rankings. Throws SVR_ERR_EXPLAIN_QUERY naming a bad parameter.
    */
   explain(q: ExplainQuery): Explanation {
-    return explainFirstPacket(q, {
-      tables: this.tablesNow, config: this.config, servicePaths: this.published, isPathUp: (p) => this.host.isPathUp(p),
-      pathSummaries: this.pathControl.pathSummaries(), stages: this.pluginStages(), plugins: this.plugins().filter((p) => p.state === 'loaded').map((p) => p.name),
-    });
+    return explainView(this.viewSource, q);
   }
 
   status(): RouterStatus {
@@ -695,58 +484,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     return { sessionsActive: n.active, sessionsLimit: n.limit, handshakesInFlight: this.episodes.inFlight, workers: this.host.workers, sessionsPerWorker: n.perWorker };
   }
 
-  // ---- internals ----
-
-  private pluginStages(): { name: string; disabled: boolean }[] {
-    const plugins = this.host.plugins;
-    return 'here' in plugins ? chainStages(plugins.here) : plugins.stages();
-  }
-
-  /** A service's ranking from path control: through its migration episode when it has one, else as it is. */
-  private publishRouting(service: string, r: { paths: readonly number[]; refused: boolean; resiliency: SessionResiliency }): void {
-    const before = this.routing.get(service);
-    this.routing.set(service, { refused: r.refused, resiliency: r.resiliency, order: before?.order ?? r.paths });
-    if (!this.migrations.ranked(service, r.paths)) this.setServiceRouting(service, r.paths);
-    else if (before !== undefined && (before.refused !== r.refused || before.resiliency !== r.resiliency)) this.setServiceRouting(service, before.order);
-  }
-
-  /** The order a service's sessions follow, to the data path (with the ranking's refusal and resiliency). */
-  private setServiceRouting(service: string, order: readonly number[]): void {
-    const id = this.tablesNow.serviceId(service);
-    const r = this.routing.get(service);
-    if (id < 0 || r === undefined) return;
-    r.order = order;
-    this.host.setServiceRouting(id, order, r.refused, resiliencyCode(r.resiliency));
-    this.published.set(id, order, r.refused, resiliencyCode(r.resiliency));
-  }
-
-  private recordMigration(r: MigrationRecord): void {
-    const name = (p: number): string => this.tablesNow.paths[p]?.name ?? '-';
-    if (r.kind === 'moved') {
-      this.count('service-moves');
-      this.log('migration.moved', { service: r.service, from: name(r.from), to: name(r.to), reason: r.reason });
-    } else if (r.kind === 'suppressed') {
-      this.count('paths-suppressed');
-      this.log('migration.path-suppressed', { service: r.service, path: name(r.path) });
-    } else if (r.kind !== 'confirmed' && r.kind !== 'unconfirmed') {
-      this.log(`migration.${r.kind === 'reused' ? 'path-reused' : r.kind === 'failed' ? 'move-failed' : 'no-path'}`, { service: r.service, path: name(r.path) });
-    }
-  }
-
-  private count(name: CounterName): void {
-    this.controlCounters.set(name, (this.controlCounters.get(name) ?? 0) + 1);
-  }
-
-  /** Alarm session-table-full: raised at 90 % of the session limit, cleared at 80 % (ssr-reference §1.11). */
-  private watchTable(): void {
-    const t = this.host.sessionCount();
-    if (t.limit <= 0) return;
-    const pct = (100 * t.active) / t.limit;
-    const full = this.tableFull ? pct > 80 : pct >= 90;
-    if (full === this.tableFull) return;
-    this.tableFull = full;
-    this.alarm('session-table-full', 'sessions', { active: full, value: pct, detail: `${t.active} of ${t.limit} sessions` });
-  }
+  // ---- events ----
 
   private emit(e: RouterEvent): void {
     this.subject.next(e);
@@ -763,16 +501,12 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   /** where the data path's facts go (made once: no object per batch) */
   private sinksMade: EventSinks | null = null;
   private get sinks(): EventSinks {
-    const tables = (): ForwardingTables => this.tablesNow;
+    const tables = (): ForwardingTables => this.configControl.tables;
+    const plugins = this.pluginParts;
     return this.sinksMade ??= {
       get tables() { return tables(); }, events: this.subject, sessions: this.sessionFacts, pathMessages: this.pathSubject,
-      plugins: this.pluginHost, log: this.log, alarm: this.alarm, now: this.clock,
-      disabled: (plugin, stage) => {
-        const key = `${plugin}\n${stage}`;
-        if (this.disabledStages.has(key)) return false;
-        this.disabledStages.add(key);
-        return true;
-      },
+      plugins: plugins.host, log: this.log, alarm: this.alarm, now: this.clock,
+      disabled: (plugin, stage) => plugins.disabled(plugin, stage),
     };
   }
 
@@ -785,19 +519,6 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.episodes.handleFacts(events, sessions);
     fanOutFacts(events, sessions, this.sinks, this.host.workers > 1 ? { worker } : {});
   }
-}
-
-/** Without an alarm registry: a log line when an alarm condition becomes active or clears. */
-function logAlarms(log: NonNullable<RouterOptions['log']>): ObserveAlarm {
-  const active = new Set<string>();
-  return (name, source, o) => {
-    const id = `${name}:${source}`;
-    const on = o.active ?? false;
-    if (on === active.has(id)) return;
-    if (on) active.add(id);
-    else active.delete(id);
-    log(on ? 'alarm.raised' : 'alarm.cleared', { alarm: name, source, ...(o.detail ? { detail: o.detail } : {}) });
-  };
 }
 
 /** Builds a router for `opts.name` from an authority config over the given ports, its data path in this thread (not started yet). */
