@@ -123,30 +123,14 @@ export function adjustChecksumForTail(d: Uint8Array, pi: PacketInfo, at: number,
 
 /**
  * Adjusts the L4 checksum for `len` bytes just inserted at `at` inside the segment (openAtPayload: the headers
- * moved, pi describes the packet with them), and for the length change, as adjustChecksumForTail does: a checksum
- * that was wrong stays wrong by as much, so none is verified before. The bytes after the insert keep their sum when
- * `len` is even (RFC 1071 §2: their 16-bit alignment is kept); when it is odd their bytes change halves, and their
- * sum is swapped (RFC 1071 §2 (B), byte order independence: one pass over them, not a verify and a recompute).
- * Call before changing the length fields.
+ * moved, pi describes the packet with them), and for the length change, as adjustChecksumForTail does. Only for
+ * an even `len`: the bytes after the insert keep their 16-bit alignment, so their sum is unchanged (RFC 1071
+ * §2), and a checksum that was wrong stays wrong by as much: no verify needed before. Call before changing
+ * the length fields.
  */
 export function adjustChecksumForInsert(d: Uint8Array, pi: PacketInfo, at: number, len: number): void {
   const newLen = pi.end - pi.l4;
   adjustChecksum(d, pi, at, len, true, newLen - len, newLen);
-  if ((len & 1) === 0) return;
-  const csOff = l4ChecksumOffset(pi);
-  if (csOff < 0 || pi.protocol === PROTO_ICMP) return;
-  let cs = readU16(d, csOff);
-  if (pi.protocol === PROTO_UDP && pi.family === 4 && cs === 0) return;
-  let t = sumBytes(d, at + len, pi.end - at - len, 0); // as they were summed: at the alignment of `at`
-  t = (t & 0xffff) + (t >>> 16);
-  t = (t & 0xffff) + (t >>> 16);
-  if (((at - pi.l4) & 1) === 1) t = swap16(t & 0xffff);
-  let acc = (~cs & 0xffff) + (~t & 0xffff) + swap16(t & 0xffff); // their old sum out, the swapped one in
-  acc = (acc & 0xffff) + (acc >>> 16);
-  acc = (acc & 0xffff) + (acc >>> 16);
-  cs = ~acc & 0xffff;
-  if (pi.protocol === PROTO_UDP && cs === 0) cs = 0xffff;
-  writeU16(d, csOff, cs);
 }
 
 /** The L4 checksum with the bytes [at, at + len) counted in (adding) or out, the segment's length oldLen -> newLen. */
