@@ -117,24 +117,6 @@ function setIpProtocol(d: Uint8Array, pi: PacketInfo, protocol: number): void {
  * corrupted payload stays detectable end to end. Call before changing the length fields.
  */
 export function adjustChecksumForTail(d: Uint8Array, pi: PacketInfo, at: number, len: number, adding: boolean): void {
-  const oldLen = pi.end - pi.l4;
-  adjustChecksum(d, pi, at, len, adding, oldLen, adding ? oldLen + len : oldLen - len);
-}
-
-/**
- * Adjusts the L4 checksum for `len` bytes just inserted at `at` inside the segment (openAtPayload: the headers
- * moved, pi describes the packet with them), and for the length change, as adjustChecksumForTail does. Only for
- * an even `len`: the bytes after the insert keep their 16-bit alignment, so their sum is unchanged (RFC 1071
- * §2), and a checksum that was wrong stays wrong by as much: no verify needed before. Call before changing
- * the length fields.
- */
-export function adjustChecksumForInsert(d: Uint8Array, pi: PacketInfo, at: number, len: number): void {
-  const newLen = pi.end - pi.l4;
-  adjustChecksum(d, pi, at, len, true, newLen - len, newLen);
-}
-
-/** The L4 checksum with the bytes [at, at + len) counted in (adding) or out, the segment's length oldLen -> newLen. */
-function adjustChecksum(d: Uint8Array, pi: PacketInfo, at: number, len: number, adding: boolean, oldLen: number, newLen: number): void {
   const csOff = l4ChecksumOffset(pi);
   if (csOff < 0 || pi.protocol === PROTO_ICMP) return; // ICMPv4 carried intact inside the payload
   let cs = readU16(d, csOff);
@@ -143,6 +125,8 @@ function adjustChecksum(d: Uint8Array, pi: PacketInfo, at: number, len: number, 
   t = (t & 0xffff) + (t >>> 16);
   t = (t & 0xffff) + (t >>> 16);
   if (((at - pi.l4) & 1) === 1) t = swap16(t & 0xffff);
+  const oldLen = pi.end - pi.l4;
+  const newLen = adding ? oldLen + len : oldLen - len;
   let acc = (~cs & 0xffff) + (adding ? t : ~t & 0xffff);
   acc = (acc & 0xffff) + (acc >>> 16);
   acc = (acc & 0xffff) + (acc >>> 16);

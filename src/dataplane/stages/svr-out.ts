@@ -54,13 +54,13 @@
  *      (docs/wan.md "Path MTU"). The original header is saved first for packets within QUOTE_MARGIN of the
  *      MTU (a 68-byte copy, big packets only).
  */
-import { PROTO_TCP, PROTO_UDP, PacketInfo, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, parsePacket } from '../../packet/ip.js';
+import { PROTO_TCP, PacketInfo, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, parsePacket } from '../../packet/ip.js';
 import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../packet/rewrite.js';
 import { Control, FALSE_POSITIVE_HEADER, hasCookie } from '../../packet/svr-metadata.js';
 import { MAX_BATCH, PF_CONTROL, PF_REASSEMBLED, PF_REVERSE, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { writeForwardMetadata, writeReverseMetadata, wordsToBytes } from '../metadata-build.js';
-import { adjustChecksumForInsert, adjustChecksumForTail, headroom, insertUdpHeader, openAtPayload, tailroom } from '../packet-ops.js';
+import { adjustChecksumForTail, headroom, insertUdpHeader, openAtPayload, tailroom } from '../packet-ops.js';
 import { IPV6_FRAGMENT_HEADER } from '../../packet/ipv6-fragment.js';
 import { RES_DUPLICATE, RES_FAILOVER, RES_NONE, RES_REVERTIBLE } from '../../model/service-arrays.js';
 import { emitMigrated, sessionOuterProtocol } from '../session-ops.js';
@@ -485,11 +485,7 @@ export class SvrOutStage implements Stage {
     const marking = this.marks.on && !control && !withMeta && !falsePositive && (!transformed || tcpAsUdp) && b !== ctx.dup;
     if (marking) this.marks.capture(b, s, pi);
     if (!control) this.mss.apply(d, pi, p, r, rt); // incremental: a bad checksum stays bad for the check below
-    // metadata (or the false-positive header) into a plain packet: its checksum updated for the inserted bytes, not
-    // verified then recomputed (a wrong one stays wrong by as much, for the peer's check: svr-in, or the host's).
-    // A first packet was verified in first-packet.ts: this spares it a second verify and the full recompute.
-    const inserts = grows && !control && !sealed && !transformed && !framed && keepsChecksum(d, pi);
-    if (grows && !control && !sealed && !inserts && !verifyL4Checksum(d, pi)) {
+    if (grows && !control && !sealed && !verifyL4Checksum(d, pi)) {
       rt.counters.add(this.cChecksum);
       return false;
     }
@@ -502,8 +498,6 @@ export class SvrOutStage implements Stage {
       }
     }
     if (transformed && !control) insertUdpHeader(b, s, pi, localPort, peerPort);
-    // the L4 checksum is computed in full at the end: bytes went in that were not counted into it
-    let recompute = grows && !inserts;
     if (withMeta) {
       const syn = tcpAsUdp && !control && (pi.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
       const n = sealMetadata(ctx, p, ingress ? writeForwardMetadata(ctx, r, false, p, syn) : writeReverseMetadata(ctx, r, control ? Control.StateExists : -1, p), rt.now);
@@ -515,20 +509,11 @@ export class SvrOutStage implements Stage {
         pi.end = pi.payload; // a control answer carries no payload
         b.len[s] = pi.end - pi.l3;
       }
-      if (inserts && (n & 1) === 1 && !verifyL4Checksum(d, pi)) { // odd: the payload's bytes change halves of their 16-bit words, so it is recomputed in full below
-        rt.counters.add(this.cChecksum);
-        return false;
-      }
       const at = openAtPayload(b, s, pi, n), m = ctx.writer.buf;
       for (let k = 0; k < n; k++) d[at + k] = m[k]!; // byte by byte: no view object per first packet (~100 B of garbage each)
-      if (inserts && (n & 1) === 0) adjustChecksumForInsert(d, pi, at, n);
-      else recompute = true;
       rt.counters.add(this.cMetaSent);
     } else if (falsePositive) {
-      const at = openAtPayload(b, s, pi, FALSE_POSITIVE_HEADER.length);
-      d.set(FALSE_POSITIVE_HEADER, at);
-      if (inserts) adjustChecksumForInsert(d, pi, at, FALSE_POSITIVE_HEADER.length);
-      else recompute = true;
+      d.set(FALSE_POSITIVE_HEADER, openAtPayload(b, s, pi, 12));
       rt.counters.add(marked ? this.cSignHeaders : this.cFp);
     }
     const signs = h.mode !== 'disabled' && (withMeta || falsePositive || h.mode === 'regular' || h.mode === 'time-based');
@@ -555,8 +540,8 @@ export class SvrOutStage implements Stage {
       }
       if (h.mode === 'metadata-only') t.setSignedAt(r, rt.now); // only these paths read it (mustSign)
       if (later) {
-        this.grew[s] = native ? NATIVE : recompute ? 1 : 0;
-        if (native) this.steady.add(pi, p, localPort, peerPort, end, recompute);
+        this.grew[s] = native ? NATIVE : grows ? 1 : 0;
+        if (native) this.steady.add(pi, p, localPort, peerPort, end, grows);
         else this.signedEnd[s] = end;
         b.len[s] = end - pi.l3;
         b.ifIndex[s] = path.localInterface;
@@ -564,10 +549,10 @@ export class SvrOutStage implements Stage {
         if (marking) this.marks.after(b, s, pi, r, p, localPort, peerPort, rt.now);
         return true;
       }
-      endSigned(d, pi, end, recompute);
+      endSigned(d, pi, end, grows);
     } else if (grows) {
       setIpLength(d, pi, pi.end);
-      if (recompute) fillL4Checksum(d, pi);
+      fillL4Checksum(d, pi);
     }
     b.len[s] = pi.end - pi.l3;
     if (ctx.fec.any && !control && !withMeta && !falsePositive && b !== ctx.dup && ctx.fecTx.covers(r, pi)) {
@@ -606,14 +591,6 @@ export class SvrOutStage implements Stage {
     b.flags[s] &= ~PF_REVERSE;
     return true;
   }
-}
-
-/** Whether pi's L4 checksum can be kept up to date by increments: TCP or UDP, not a fragment, and not a UDP/IPv4
- *  datagram without one (0: we send every UDP checksum, so that one is computed). */
-function keepsChecksum(d: Uint8Array, pi: PacketInfo): boolean {
-  if (pi.fragment !== 0) return false;
-  if (pi.protocol === PROTO_TCP) return true;
-  return pi.protocol === PROTO_UDP && (pi.family === 6 || readU16(d, pi.l4 + 6) !== 0);
 }
 
 /**
