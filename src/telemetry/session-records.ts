@@ -314,7 +314,7 @@ export class SessionRecords implements RowSink {
 
   private startExporter(c: CollectorConfig): void {
     const e = new IpfixExporter({
-      ...this.opts.exporter, collector: c, observationDomainId: this.domain, templateRefreshS: this.settings.ipfix.templateInterval,
+      ...this.opts.exporter, collector: c, observationDomainId: this.domain, templateRefreshS: this.settings.ipfix.templateInterval, now: this.now,
       onStatus: (status, detail) => this.opts.onCollectorStatus?.(c.name, status, detail),
     });
     this.exporters.set(c.name, e);
