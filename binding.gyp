@@ -13,11 +13,13 @@
         "native/tun-write.c",
         "native/tun-pass.c",
         "native/tun-uring.c",
+        "native/wan-rx-ring.c",
         "native/wan-raw.c",
         "native/link-send.c",
         "native/offload.c",
         "native/crypto.c",
         "native/aes-cbc-lanes.c",
+        "native/aes-cbc-vaes.c",
         "native/hmac-pads.c",
         "native/hmac-lanes.c",
         "native/hmac-many.c",
@@ -38,7 +40,8 @@
       "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_c": ["-std=gnu11"],
       "conditions": [
-        ["OS!='linux'", { "sources!": ["native/tun.c", "native/tun-write.c", "native/tun-pass.c", "native/tun-uring.c", "native/wan-raw.c", "native/link-send.c", "native/packet-socket.c", "native/sync-socket.c"], "defines": ["SVR_NO_TUN"] }]
+        ["OS!='linux'", { "sources!": ["native/tun.c", "native/tun-write.c", "native/tun-pass.c", "native/tun-uring.c",
+        "native/wan-rx-ring.c", "native/wan-raw.c", "native/link-send.c", "native/packet-socket.c", "native/sync-socket.c"], "defines": ["SVR_NO_TUN"] }]
       ]
     }
   ]

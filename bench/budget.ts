@@ -41,9 +41,9 @@ export const EXPECT = {
   r1alone: (p: Plan): number => 2 * RESTART_S + sessS(p),
   /** 2 rounds × 2 worker counts × (restart, TCP, UDP, new UDP and TCP sessions) */
   scaling: (p: Plan): number => 4 * (RESTART_S + 4 * (Math.min(p.tcpSeconds, 5) + TOOL_S)) + 2 * RESTART_S,
-  /** 3 rounds × (off, on) × (reload, TCP, idle sample, sessions, settle) on nodes started once, each side warmed up
-   *  once (SVR_BENCH_PACED_RATE adds a paced test to each run) */
-  visibility: (p: Plan): number => 6 * (1 + p.tcpSeconds + TOOL_S + 2 + sessS(p) + 10) + 2 * RESTART_S + 2 * 8,
+  /** 3 rounds × (off, on) × (reload, TCP, idle sample, sessions, settle) on nodes started once, a warm-up after each
+   *  reload that toggled records: 4 (SVR_BENCH_PACED_RATE adds a paced test to each run) */
+  visibility: (p: Plan): number => 6 * (1 + p.tcpSeconds + TOOL_S + 2 + sessS(p) + 10) + 2 * RESTART_S + 4 * 8,
   /** 3 rounds × (one node, pair) × (restart, TCP run, warm-up, idle sample, sessions) + 20 failovers in process */
   ha: (p: Plan): number => 6 * (RESTART_S + 3 + p.tcpSeconds + TOOL_S + 2 + 2 * TOOL_S + 3 + sessS(p)) + 30,
   /** TCP at full MTU and through 1400 B (restarts), UDP with loss without and with FEC (restarts) */

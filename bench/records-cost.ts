@@ -10,7 +10,10 @@
  * saturation (records written per second from the first session until all are on disk).
  * The records thread runs WARM sessions before it is measured: its code is compiled first (V8's compiler
  * threads took ~2-4 µs per session of a cold 30,000-session run), as in a node that has run a while; --cold
- * measures from its start. --live=K keeps about K sessions open (they end by idle expiry on the data path's
+ * measures from its start. With --live=K both warm-ups (the data path's and the records thread's) are K sessions longer, so that WARM of them end while others
+ * open (the measured mix): a warm-up that ended its sessions only at once left the interleaved path to be compiled in
+ * the measurement (58 TurboFan compiles and 18 deopts in it instead of 15 and 3: V8's platform threads +0.4-0.9 µs a
+ * session, docs/performance.md "Wave 25, reca"). --live=K keeps about K sessions open (they end by idle expiry on the data path's
  * clock, which moves one UDP idle timeout per K sessions): records of sessions that live as long as a lab's
  * (some 2 s at 40,000 new sessions a second: --live=80000) outlive the records thread's young generation.
  * The records thread sizes its open sessions at start as a node's does (telemetry/session-records.ts openSessionsAtStart);
@@ -44,6 +47,7 @@ const live = Number(args.find((a) => a.startsWith('--live='))?.slice(7) ?? 0);
 const mtu = args.find((a) => a.startsWith('--mtu='))?.slice(6);
 /** sessions with records on before the measurement (the records thread's JIT warm-up) */
 const WARM = 20_000;
+const warm = WARM + live;
 const [nArg, modeArg] = args.filter((a) => !a.startsWith('--'));
 const n = Number(nArg ?? 50_000);
 const mode = modeArg ?? 'both';
@@ -162,7 +166,7 @@ async function measure(run: () => Promise<void>): Promise<Cpu> {
 const us = (v: number): string => v.toFixed(1);
 const perThread = (c: Cpu): string => [...c.threads].filter(([, s]) => s > 0.05).sort((a, b) => b[1] - a[1]).map(([name, s]) => `${name} ${us(s)}`).join(', ');
 
-await sessions(5000); // warm the data path up
+await sessions(5000 + live); // warm the data path up (with --live, 5,000 of them ending while others open, as measured)
 const off = await measure(() => sessions(n));
 const records = await RecordsThread.open({
   router: 'r1', observationDomainId: 1, exporter: { queueLimit: n, ...(mtu !== undefined ? { pathMtu: Number(mtu) } : {}) }, telemetry, historyDir: historyDirOf(dir), rings: [ring], ...(grow ? {} : { openSessions: openSessionsAtStart(undefined) }),
@@ -183,7 +187,7 @@ async function recorded(count: number): Promise<void> {
   }
 }
 // the records thread's code compiled first (--cold: not), as in a node that has run a while
-if (!cold) await recorded(WARM);
+if (!cold) await recorded(warm);
 messages = 0;
 const before = records.counters();
 const on = await measure(() => recorded(n));
@@ -193,7 +197,7 @@ const h = { written: after.history.written - before.history.written, batches: af
 const onDisk = mode === 'ipfix' ? 0 : duBytes(historyDirOf(dir));
 const c0 = before.collectors[0];
 const c = { ...after, collectors: after.collectors.map((k) => ({ ...k, exported: k.exported - (c0?.exported ?? 0), dropped: k.dropped - (c0?.dropped ?? 0) })) };
-process.stdout.write(`${mode}, ${n} sessions${live > 0 ? ` (about ${live} open)` : ''}${mtu !== undefined ? `, IPFIX path MTU ${mtu}` : ''} (${cold ? 'records thread cold' : `after ${WARM} to warm the records thread up`}${grow ? '; open sessions grown as they came' : ''}): process ${us(off.process)} µs CPU per session with records off, ${us(on.process)} on: a record costs ${us(on.process - off.process)} µs`
+process.stdout.write(`${mode}, ${n} sessions${live > 0 ? ` (about ${live} open)` : ''}${mtu !== undefined ? `, IPFIX path MTU ${mtu}` : ''} (${cold ? 'records thread cold' : `after ${warm} to warm the records thread up`}${grow ? '; open sessions grown as they came' : ''}): process ${us(off.process)} µs CPU per session with records off, ${us(on.process)} on: a record costs ${us(on.process - off.process)} µs`
   + ` (main thread ${us(off.main)} -> ${us(on.main)}); ${(on.wallMs / 1000).toFixed(2)} s until all were sent and written`
   + (mode !== 'ipfix' ? `; history ${h.written} written in ${h.batches} batches (${Math.round(h.written / (on.wallMs / 1000))} records/s)` : '')
   + (mode !== 'history' ? `; IPFIX ${c.collectors[0]!.exported + c.collectors[0]!.queueDepth} records offered, ${c.collectors[0]!.dropped} dropped, ${messages} messages received` : '')
@@ -202,6 +206,6 @@ process.stdout.write(`${mode}, ${n} sessions${live > 0 ? ` (about ${live} open)`
   + `  the records thread on the scheduler's clock: ${(on.sched['svr-records']?.cpuUs ?? 0).toFixed(2)} µs and ${(on.sched['svr-records']?.sleeps ?? 0).toFixed(4)} sleeps per session\n`
   + `  by group on the scheduler's clock, µs per session on (off): ${['records', 'v8', 'other'].map((g) => `${g} ${(on.groups[g]?.cpuUs ?? 0).toFixed(2)} (${(off.groups[g]?.cpuUs ?? 0).toFixed(2)})`).join(', ')}\n`
   + `  bytes per session: written ${on.wchar.toFixed(0)} (wchar; off ${off.wchar.toFixed(0)}), to the disk ${on.disk.toFixed(0)} (write_bytes)`
-  + (mode !== 'ipfix' ? `, the history on disk after closing ${(onDisk / 1e6).toFixed(1)} MB (${(onDisk / (n + (cold ? 0 : WARM))).toFixed(0)} a record)` : '') + '\n');
+  + (mode !== 'ipfix' ? `, the history on disk after closing ${(onDisk / 1e6).toFixed(1)} MB (${(onDisk / (n + (cold ? 0 : warm))).toFixed(0)} a record)` : '') + '\n');
 sink.close();
 rmSync(dir, { recursive: true, force: true });

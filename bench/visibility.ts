@@ -12,8 +12,8 @@
  * Equal terms: the two nfcapd run through every round (idle while records are off), r1's `svr show stats` is
  * sampled every 200 ms in both runs, and both session tests keep LOADED_CLIENT_WINDOW sessions in flight. The
  * nodes run no management API (no /metrics, no Prometheus) in either run; their metrics count in both.
- * Each run: the first of each side a WARM_UP_SECONDS session test (not measured: a node that has run a while has its
- * code compiled) until its sessions ended and records were written; one TCP run (iperf3, one stream, the plan's length: the
+ * Each run: after each reload that toggled records (the first run too) a WARM_UP_SECONDS session test (not measured: a
+ * node that has run a while has its code compiled; a toggle leaves the records code to compile again) until its sessions ended and records were written; one TCP run (iperf3, one stream, the plan's length: the
  * first run after a restart was the slowest of three, records on or off) with each router's CPU by thread
  * group (and by thread-sched.ts group: CPU ms per Gbit on the scheduler's clock, wake-ups per second; their
  * medians over the rounds, off and on, printed as a table), then new UDP sessions/s with the drop counters that moved, and
@@ -364,6 +364,27 @@ export function routersCpu(a: CpuAccount | undefined): number {
   return Object.entries(a).reduce((n, [k, v]) => (ROUTERS.some((r) => k.startsWith(`${r} `)) ? n + v : n), 0);
 }
 
+/**
+ * The case's runs in order: records off first in odd rounds (1, 3, ...), on first in even ones; a run warms up
+ * (WARM_UP_SECONDS of sessions, not measured) when a reload toggled records before it, the first run too: as a node
+ * that has run a while, its code compiled. Once per side was not enough: records off for a run and on again deopt and
+ * compile the records code of both threads again (the fact writer announcing names at the new epoch, the records
+ * thread's reads: 33 TurboFan compiles in process against 14 without the toggle), and the on
+ * runs after an off run spent 0.4-0.9 µs a session a router more in V8's compiler threads than those after an on run
+ * (docs/performance.md "Wave 25, reca").
+ */
+export function visibilityRuns(rounds: number): { round: number; recordsOn: boolean; warmUp: boolean }[] {
+  const runs: { round: number; recordsOn: boolean; warmUp: boolean }[] = [];
+  let side: boolean | undefined;
+  for (let round = 0; round < rounds; round++) {
+    for (const recordsOn of round % 2 === 0 ? [false, true] : [true, false]) {
+      runs.push({ round, recordsOn, warmUp: recordsOn !== side });
+      side = recordsOn;
+    }
+  }
+  return runs;
+}
+
 export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, plan: Plan): Promise<VisibilityResult> {
   const progress = ctx.progress;
   const dir = join(ctx.dir, 'visibility');
@@ -385,8 +406,6 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     current = recordsOn;
     await svr.pathsUp();
   };
-  /** the sides that ran their warm-up (once each: the nodes keep running) */
-  const warm = new Set<boolean>();
   const inject = injectedCost();
   const step = recordingSteps(res.errors, progress);
   const collectors: Proc[] = [];
@@ -425,13 +444,10 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     return false;
   };
   /** The run's measurements (see the top); its history rate when records are on. */
-  const runOne = async (run: VisibilityRun, label: string, recordsOn: boolean): Promise<HistoryRate | undefined> => {
+  const runOne = async (run: VisibilityRun, label: string, recordsOn: boolean, warmUp: boolean): Promise<HistoryRate | undefined> => {
     await checkConnectivity();
     const drops0 = await drops(svr);
-    // warm up as a node that has run a while: the data path's code compiled, and with records on the records
-    // thread's (a cold records thread spent half its cost in V8's compiler threads, bench/records-cost.ts)
-    if (!warm.has(recordsOn)) {
-      warm.add(recordsOn);
+    if (warmUp) {
       const warm0 = await mark();
       await step(`${label} warm-up`, async () => { await sessionRate('udp', WARM_UP_SECONDS, svr, () => undefined, ctx.udpLoad, ROUTERS, LOADED_CLIENT_WINDOW); });
       await settled(warm0, recordsOn);
@@ -534,18 +550,18 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     for (const r of ROUTERS) collectors.push(await startCollector(dir, r));
     await svr.restartWith(config(false));
     await svr.pathsUp();
+    const schedule = visibilityRuns(VISIBILITY_ROUNDS);
     for (let round = 0; round < VISIBILITY_ROUNDS; round++) {
       const off: VisibilityRun = {};
       const on: VisibilityRun = {};
       let history: HistoryRate | undefined;
-      // records off first in odd rounds (1, 3, ...), on first in even ones
-      for (const recordsOn of round % 2 === 0 ? [false, true] : [true, false]) {
+      for (const { recordsOn, warmUp } of schedule.filter((r) => r.round === round)) {
         progress(`  visibility round ${round + 1} of ${VISIBILITY_ROUNDS}: records ${recordsOn ? 'on (IPFIX to nfcapd, session history in LevelDB)' : 'off'}`);
         await step(`${sideName(recordsOn)} reload`, () => toggle(recordsOn));
-        if (!recordsOn) await runOne(off, 'off', false);
+        if (!recordsOn) await runOne(off, 'off', false, warmUp);
         else {
           const before = await exportedNow();
-          history = await runOne(on, 'on', true);
+          history = await runOne(on, 'on', true, warmUp);
           exported += (await exportedNow()) - before;
         }
       }

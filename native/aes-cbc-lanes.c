@@ -49,7 +49,11 @@ AES_TARGET int svr_aes_lanes_expand(svr_aes_lanes_key *k, const uint8_t *key, ui
   } else {
     return -1;
   }
-  for (int i = 0; i <= k->rounds; i++) _mm_storeu_si128((__m128i *)(k->rk + 16 * i), rk[i]);
+  for (int i = 0; i <= k->rounds; i++) {
+    _mm_storeu_si128((__m128i *)(k->rk + 16 * i), rk[i]);
+    __m128i d = i == 0 || i == k->rounds ? rk[k->rounds - i] : _mm_aesimc_si128(rk[k->rounds - i]);
+    _mm_storeu_si128((__m128i *)(k->dk + 16 * i), d);
+  }
   memset(rk, 0, sizeof rk);
   return 0;
 }
@@ -59,27 +63,17 @@ AES_TARGET void svr_aes_lanes_cbc_encrypt(const svr_aes_lanes_key *k, uint8_t *c
   const int rounds = k->rounds;
   __m128i key[15];
   for (int i = 0; i <= rounds; i++) key[i] = _mm_loadu_si128((const __m128i *)(k->rk + 16 * i));
-  /* an idle lane encrypts its own scratch block: no branch per lane in the inner loop */
-  uint8_t scratch[LANES][16];
-  uint8_t *ptr[LANES];
-  uint32_t left[LANES], stride[LANES];
+  svr_aes_lanes_run run;
   __m128i chain[LANES];
-  for (int l = 0; l < LANES; l++) ptr[l] = scratch[l], left[l] = 0, stride[l] = 0, chain[l] = _mm_setzero_si128();
-  uint32_t next = 0;
-  for (;;) {
-    uint32_t steps = UINT32_MAX;
+  for (int l = 0; l < LANES; l++) chain[l] = _mm_setzero_si128();
+  svr_aes_lanes_begin(&run);
+  for (uint32_t steps; (steps = svr_aes_lanes_refill(&run, LANES, data, blocks, count)) > 0;) {
+    uint8_t *ptr[LANES];
+    uint32_t stride[LANES];
     for (int l = 0; l < LANES; l++) {
-      while (left[l] == 0 && next < count) {
-        if (blocks[next] > 0) {
-          ptr[l] = data[next], left[l] = blocks[next], stride[l] = 16;
-          chain[l] = _mm_loadu_si128((const __m128i *)iv[next]);
-        }
-        next++;
-      }
-      if (left[l] == 0) ptr[l] = scratch[l], stride[l] = 0;
-      else if (left[l] < steps) steps = left[l];
+      if (run.start[l] != UINT32_MAX) chain[l] = _mm_loadu_si128((const __m128i *)iv[run.start[l]]);
+      ptr[l] = run.ptr[l], stride[l] = run.stride[l];
     }
-    if (steps == UINT32_MAX) break; /* every lane idle and no region left */
     for (uint32_t s = 0; s < steps; s++) {
       __m128i x[LANES];
       for (int l = 0; l < LANES; l++) x[l] = _mm_xor_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)ptr[l]), chain[l]), key[0]);
@@ -91,7 +85,7 @@ AES_TARGET void svr_aes_lanes_cbc_encrypt(const svr_aes_lanes_key *k, uint8_t *c
         ptr[l] += stride[l];
       }
     }
-    for (int l = 0; l < LANES; l++) if (left[l] > 0) left[l] -= steps;
+    svr_aes_lanes_done(&run, LANES, steps);
   }
   memset(key, 0, sizeof key);
 }
@@ -105,8 +99,34 @@ void svr_aes_lanes_cbc_encrypt(const svr_aes_lanes_key *k, uint8_t *const *data,
 
 #endif
 
+void svr_aes_lanes_begin(svr_aes_lanes_run *r) {
+  for (int l = 0; l < SVR_AES_MAX_LANES; l++) r->ptr[l] = r->scratch[l], r->left[l] = 0, r->stride[l] = 0;
+  r->next = 0;
+}
+
+uint32_t svr_aes_lanes_refill(svr_aes_lanes_run *r, int lanes, uint8_t *const *data, const uint32_t *blocks,
+                              uint32_t count) {
+  uint32_t steps = UINT32_MAX;
+  for (int l = 0; l < lanes; l++) {
+    r->start[l] = UINT32_MAX;
+    for (; r->left[l] == 0 && r->next < count; r->next++)
+      if (blocks[r->next] > 0) r->ptr[l] = data[r->next], r->left[l] = blocks[r->next], r->stride[l] = 16, r->start[l] = r->next;
+    if (r->left[l] == 0) r->ptr[l] = r->scratch[l], r->stride[l] = 0;
+    else if (r->left[l] < steps) steps = r->left[l];
+  }
+  return steps == UINT32_MAX ? 0 : steps;
+}
+
+void svr_aes_lanes_done(svr_aes_lanes_run *r, int lanes, uint32_t steps) {
+  for (int l = 0; l < lanes; l++) {
+    if (r->left[l] == 0) continue;
+    r->left[l] -= steps;
+    r->ptr[l] += (size_t)r->stride[l] * steps;
+  }
+}
+
 void svr_aes_lanes_wipe(svr_aes_lanes_key *k) {
-  volatile uint8_t *p = (volatile uint8_t *)k->rk;
-  for (size_t i = 0; i < sizeof k->rk; i++) p[i] = 0;
+  volatile uint8_t *p = (volatile uint8_t *)k->rk, *d = (volatile uint8_t *)k->dk;
+  for (size_t i = 0; i < sizeof k->rk; i++) p[i] = d[i] = 0;
   k->rounds = 0;
 }

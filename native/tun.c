@@ -57,6 +57,7 @@
 #include "tun-gather.h"
 #include "tun-pass.h"
 #include "tun-uring.h"
+#include "wan-rx-ring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -151,6 +152,11 @@ struct reader {
   int poll_drained;        /* and whether the queue was seen empty since (a read or a busy poll) */
   napi_async_context actx;
   svr_tun_pass *pass;      /* tunReaderPass: poll mode's steady pass (tun-pass.c), or NULL */
+  struct reader_poll *ring_poll; /* poll mode: the watcher of ring->wait_fd */
+
+  /* tunReaderRxRing (wan-rx-ring.c): set once, under mu, by the JS thread; read by whichever thread reads */
+  svr_rx_ring *_Atomic ring;
+  _Atomic uint64_t ring_taken; /* packets taken from it, for the callback */
 };
 
 /* The uv_poll watcher of a reader in poll mode; freed by its close callback (after the reader may be gone). */
@@ -219,6 +225,14 @@ static uint32_t take_read(reader *r, uint8_t *buf, size_t len, uint8_t *base, ui
   return svr_seg_emit(&r->seg, base, r->snap, lens, n, r->batch);
 }
 
+/* The ring's packets into slots n.. < max (wan-rx-ring.c); returns the new count. */
+static uint32_t take_ring(reader *r, uint8_t *base, uint32_t *lens, uint32_t n, uint32_t max) {
+  uint32_t cut = 0, m = svr_rx_ring_take(r->ring, base, r->snap, lens, n, max, &cut);
+  if (cut > 0) atomic_fetch_add(&r->truncated, cut);
+  if (m > n) atomic_store_explicit(&r->ring_taken, r->ring->taken, memory_order_relaxed);
+  return m;
+}
+
 /* The thread, with io_uring: up to `want` reads in one io_uring_enter (fewer when the last batch found fewer
  * packets: reads that meet EAGAIN are work too), queued in uq in order. Returns the reads queued; 0 with errno set
  * when none got a packet (EAGAIN: nothing there); -1 when io_uring failed (then it is off for this reader and the
@@ -267,8 +281,15 @@ static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err
       n = take_read(r, r->uscratch + (size_t)r->uq_idx[q] * SVR_OFFLOAD_SCRATCH, (size_t)r->ures[q], base, lens, n);
       continue;
     }
+    if (r->ring != NULL) { /* the ring's packets: no system call (wan-rx-ring.c) */
+      uint32_t m = take_ring(r, base, lens, n, once ? n + 1 : r->batch);
+      if (m > n) {
+        n = m;
+        continue;
+      }
+    }
     if (n == 0 && pfd != NULL) {
-      if (poll(pfd, 2, -1) < 0) {
+      if (poll(pfd, 3, -1) < 0) {
         if (errno == EINTR) continue;
         *err = errno;
         break;
@@ -345,7 +366,8 @@ static void *reader_main(void *arg) {
   reader *r = arg;
   pthread_setname_np(pthread_self(), "svr-tun-read"); /* what top -H, ps -L and the benchmark's per-thread CPU show */
   svr_gather_thread(&r->gather);
-  struct pollfd pfd[2] = {{.fd = r->fd, .events = POLLIN}, {.fd = r->efd, .events = POLLIN}};
+  /* pfd[2]: the ring's, once tunReaderRxRing set it (a negative fd is ignored) */
+  struct pollfd pfd[3] = {{.fd = r->fd, .events = POLLIN}, {.fd = r->efd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
   int err = 0, closing = 0;
 
   for (;;) {
@@ -353,6 +375,7 @@ static void *reader_main(void *arg) {
     int stop = park_or_wait(r, &closing);
     int park = r->park;
     uint32_t k = r->next_k;
+    if (r->ring != NULL) pfd[2].fd = r->ring->wait_fd;
     pthread_mutex_unlock(&r->mu);
     if (stop) break;
     if (park) continue;
@@ -401,6 +424,8 @@ static void *reader_main(void *arg) {
 static void reader_unref(reader *r) {
   if (--r->refs > 0) return;
   svr_uring_close(&r->ur);
+  if (r->ring != NULL) svr_rx_ring_close(r->ring);
+  free(r->ring);
   free(r->uscratch);
   free(r->scratch);
   pthread_mutex_destroy(&r->mu);
@@ -435,7 +460,7 @@ static napi_status reader_args(napi_env env, reader *r, int32_t k, napi_value *a
 static void poll_deliver(reader *r, int32_t k) {
   napi_env env = r->env;
   napi_handle_scope hs;
-  napi_value argv[8], cb, recv, exc;
+  napi_value argv[9], cb, recv, exc;
   size_t argc;
   if (napi_open_handle_scope(env, &hs) != napi_ok) return;
   /* napi_make_callback needs an object as `this` */
@@ -451,6 +476,7 @@ static void stop_polling(reader *r) {
   if (!r->polling) return;
   r->polling = 0;
   uv_poll_stop(&r->poll->h);
+  if (r->ring_poll != NULL) uv_poll_stop(&r->ring_poll->h);
 }
 
 static void busy_poll(tun_env *te);
@@ -493,6 +519,10 @@ static void busy_poll(tun_env *te) {
       else if (n < BUSY_MAX_FDS) {
         pfd[n] = (struct pollfd){.fd = r->fd, .events = POLLIN};
         rs[n++] = r;
+        if (r->ring != NULL && n < BUSY_MAX_FDS) {
+          pfd[n] = (struct pollfd){.fd = r->ring->wait_fd, .events = POLLIN};
+          rs[n++] = r;
+        }
       }
     }
     if (n == 0 || threaded) break;
@@ -585,32 +615,44 @@ static int poll_read_deliver(reader *r, int status) {
   return (int)total;
 }
 
-/* Starts the watcher (created on first use). Returns 0, or an errno. */
-static int start_polling(reader *r) {
-  if (r->polling) return 0;
-  if (r->poll == NULL) {
-    uv_loop_t *loop;
-    reader_poll *p = calloc(1, sizeof *p);
-    if (p == NULL) return ENOMEM;
-    if (napi_get_uv_event_loop(r->env, (struct uv_loop_s **)&loop) != napi_ok) {
-      free(p);
-      return EINVAL;
-    }
-    int rc = uv_poll_init(loop, &p->h, r->fd);
-    if (rc != 0) {
-      free(p);
-      return -rc;
-    }
-    if (napi_add_async_cleanup_hook(r->env, poll_async_cleanup, p, &p->hook) != napi_ok) {
-      uv_close((uv_handle_t *)&p->h, (uv_close_cb)free);
-      return EINVAL;
-    }
-    p->r = r;
-    if (!r->loop_ref) uv_unref((uv_handle_t *)&p->h);
-    r->poll = p;
+/* A watcher of fd for reader r (the TUN's, the ring's); NULL with *err set. */
+static reader_poll *new_watcher(reader *r, int fd, int *err) {
+  uv_loop_t *loop;
+  reader_poll *p = calloc(1, sizeof *p);
+  *err = ENOMEM;
+  if (p == NULL) return NULL;
+  *err = EINVAL;
+  if (napi_get_uv_event_loop(r->env, (struct uv_loop_s **)&loop) != napi_ok) {
+    free(p);
+    return NULL;
   }
+  int rc = uv_poll_init(loop, &p->h, fd);
+  if (rc != 0) {
+    free(p);
+    *err = -rc;
+    return NULL;
+  }
+  if (napi_add_async_cleanup_hook(r->env, poll_async_cleanup, p, &p->hook) != napi_ok) {
+    uv_close((uv_handle_t *)&p->h, (uv_close_cb)free);
+    return NULL;
+  }
+  p->r = r;
+  if (!r->loop_ref) uv_unref((uv_handle_t *)&p->h);
+  return p;
+}
+
+/* Starts the watchers (created on first use). Returns 0, or an errno. */
+static int start_polling(reader *r) {
+  int e = 0;
+  if (r->polling) return 0;
+  if (r->poll == NULL && (r->poll = new_watcher(r, r->fd, &e)) == NULL) return e;
+  if (r->ring != NULL && r->ring_poll == NULL && (r->ring_poll = new_watcher(r, r->ring->wait_fd, &e)) == NULL) return e;
   int rc = uv_poll_start(&r->poll->h, UV_READABLE, reader_poll_cb);
-  if (rc != 0) return -rc;
+  if (rc == 0 && r->ring_poll != NULL) rc = uv_poll_start(&r->ring_poll->h, UV_READABLE, reader_poll_cb);
+  if (rc != 0) {
+    uv_poll_stop(&r->poll->h);
+    return -rc;
+  }
   r->polling = 1;
   return 0;
 }
@@ -618,11 +660,10 @@ static int start_polling(reader *r) {
 static void reader_stop(reader *r, int from_hook) {
   if (r->stopped) return;
   r->stopped = 1;
-  if (r->poll != NULL) {
-    r->polling = 0;
-    poll_close(r->poll);
-    r->poll = NULL;
-  }
+  r->polling = 0;
+  if (r->poll != NULL) poll_close(r->poll);
+  if (r->ring_poll != NULL) poll_close(r->ring_poll);
+  r->poll = r->ring_poll = NULL;
   if (r->cb_ref) napi_delete_reference(r->env, r->cb_ref);
   r->cb_ref = NULL;
   if (r->actx) napi_async_destroy(r->env, r->actx);
@@ -650,13 +691,14 @@ static void reader_stop(reader *r, int from_hook) {
 
 static void reader_cleanup_hook(void *arg) { reader_stop(arg, 1); }
 
-/* Arguments 6..8 of the callback in offload mode: superPackets, segments, offloadErrors (running totals). */
+/* Arguments 6..9 of the callback in offload mode: superPackets, segments, offloadErrors, rxRing (running totals). */
 static napi_status offload_args(napi_env env, reader *r, napi_value *argv) {
   napi_status s;
   if (!r->offload) return napi_ok;
   if ((s = napi_create_double(env, (double)atomic_load(&r->super_packets), &argv[0])) != napi_ok ||
       (s = napi_create_double(env, (double)atomic_load(&r->segments), &argv[1])) != napi_ok ||
-      (s = napi_create_double(env, (double)atomic_load(&r->offload_errors), &argv[2])) != napi_ok)
+      (s = napi_create_double(env, (double)atomic_load(&r->offload_errors), &argv[2])) != napi_ok ||
+      (s = napi_create_double(env, (double)atomic_load(&r->ring_taken), &argv[3])) != napi_ok)
     return s;
   return napi_ok;
 }
@@ -672,7 +714,7 @@ static napi_status reader_args(napi_env env, reader *r, int32_t k, napi_value *a
     return s;
   s = k >= 0 ? napi_get_undefined(env, &argv[4]) : napi_create_string_utf8(env, strerror(r->err), NAPI_AUTO_LENGTH, &argv[4]);
   if (s != napi_ok || (s = offload_args(env, r, argv + 5)) != napi_ok) return s;
-  *argc = r->offload ? 8 : k >= 0 ? 4 : 5;
+  *argc = r->offload ? 9 : k >= 0 ? 4 : 5;
   return napi_ok;
 }
 
@@ -691,7 +733,7 @@ static int thread_pass(void) {
 static void reader_call_js(napi_env env, napi_value cb, void *context, void *data) {
   reader *r = context;
   uintptr_t v = (uintptr_t)data;
-  napi_value argv[8], undef;
+  napi_value argv[9], undef;
   size_t argc;
   if (v & PARKED_TAG) { /* the thread waits and every batch it read was delivered: poll from here on */
     pthread_mutex_lock(&r->mu);
@@ -936,13 +978,19 @@ static napi_value tun_reader_ref(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The reader of a call with `want` arguments (argv), the first its handle; NULL after throwing (usage: too few). */
+static reader *reader_of_call(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage) {
+  size_t argc = want;
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  reader *r = argc >= want ? get_reader(env, argv[0]) : NULL;
+  if (argc < want) napi_throw_type_error(env, NULL, usage);
+  return r;
+}
+
 /* tunReaderGather(handle, us: number): see the header. */
 static napi_value tun_reader_gather(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  reader *r = argc >= 2 ? get_reader(env, argv[0]) : NULL;
-  if (argc < 2) napi_throw_type_error(env, NULL, "needs (handle, us)");
+  reader *r = reader_of_call(env, info, 2, argv, "needs (handle, us)");
   if (r == NULL) return NULL;
   int32_t us;
   if (napi_get_value_int32(env, argv[1], &us) != napi_ok) {
@@ -951,6 +999,46 @@ static napi_value tun_reader_gather(napi_env env, napi_callback_info info) {
   }
   uint64_t ns = us < 0 ? r->gather_default_ns : (uint64_t)(us < (int32_t)SVR_GATHER_MAX_US ? us : (int32_t)SVR_GATHER_MAX_US) * 1000u;
   atomic_store_explicit(&r->gather_want_ns, ns, memory_order_relaxed);
+  return NULL;
+}
+
+/* tunReaderRxRing(handle, ifindexes: Uint32Array, waypoint: i32 (a.b.c.d as a << 24 | ... | d, signed)) -> undefined:
+ * from now on the reader also takes the SVR packets of those devices from a packet ring (wan-rx-ring.c), in either
+ * mode; the caller then drops them at the devices' ingress. Offload readers only, once; throws an errno error (EPERM
+ * without CAP_NET_RAW). */
+static napi_value tun_reader_rx_ring(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  reader *r = reader_of_call(env, info, 3, argv, "needs (handle, ifindexes, waypoint)");
+  if (r == NULL) return NULL;
+  void *ix;
+  size_t nix;
+  int32_t wp;
+  if (svr_arg_typed(env, argv[1], napi_uint32_array, "ifindexes", &ix, &nix) || svr_arg_i32(env, argv[2], "waypoint", &wp)) return NULL;
+  if (!r->offload || r->ring != NULL || r->stopped || nix < 1 || nix > SVR_RX_RING_DEVS) {
+    napi_throw_range_error(env, NULL, "tunReaderRxRing: an offload reader without a ring, 1-4 devices");
+    return NULL;
+  }
+  svr_rx_ring *ring = malloc(sizeof *ring);
+  int e = ring == NULL ? ENOMEM : svr_rx_ring_open(ring, ix, (int)nix, (uint32_t)wp);
+  if (e != 0) {
+    free(ring);
+    svr_throw_errno(env, e, "tunReaderRxRing");
+    return NULL;
+  }
+  pthread_mutex_lock(&r->mu);
+  r->ring = ring;
+  pthread_mutex_unlock(&r->mu);
+  uint64_t one = 1;
+  if (write(r->efd, &one, sizeof one) < 0) { /* the thread polls the ring's fd from its next pass */
+  }
+  if (r->polling) { /* poll mode: a watcher of the ring too */
+    r->polling = 0;
+    uv_poll_stop(&r->poll->h);
+    if ((e = start_polling(r)) != 0) {
+      svr_throw_errno(env, e, "uv_poll_start");
+      return NULL;
+    }
+  }
   return NULL;
 }
 
@@ -1196,6 +1284,7 @@ napi_status svr_tun_init(napi_env env, napi_value exports) {
       (s = svr_export_fn(env, exports, "tunReaderRef", tun_reader_ref, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderMode", tun_reader_mode, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderGather", tun_reader_gather, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunReaderRxRing", tun_reader_rx_ring, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunGatherGapForTest", tun_gather_gap_for_test, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderPass", tun_reader_pass, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunPassProbe", svr_tun_pass_probe, te)) != napi_ok ||

@@ -16,6 +16,8 @@
  *     GSO in this call (EIO: no checksum offload on the way out, or IPsec; EINVAL: a segment over the route's MTU;
  *     ENOPROTOOPT: an older kernel), 0 none: that run and every later send of the socket go one entry per message.
  *   udpPendingError(handle) -> that error (SO_ERROR, which clears it), 0 none
+ *   udpPathMtu(handle) -> the connected route's path MTU (IP_MTU / IPV6_MTU, ip(7), ipv6(7)), or -errno
+ *   UDP_GSO_MAX_BYTES: a GSO entry's bytes at most (the exporter pads runs only when two messages fit one)
  *   udpClose(handle)
  */
 #include "svr_native.h"
@@ -53,7 +55,8 @@ typedef union {
 
 typedef struct {
   int fd;
-  bool gso; /* UDP GSO not refused yet */
+  int family; /* 4 or 6 */
+  bool gso;   /* UDP GSO not refused yet */
 } udp_sock;
 
 static const char *const BAD = "the first argument must be a handle from udpOpen";
@@ -115,6 +118,7 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   s->fd = fd;
+  s->family = (int)family;
   s->gso = true;
   if (napi_create_external(env, s, finalize, NULL, &ext) != napi_ok) {
     finalize(env, s, NULL);
@@ -272,6 +276,21 @@ static napi_value udp_pending_error(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value udp_path_mtu(napi_env env, napi_callback_info info) {
+  udp_sock *s = only_handle(env, info);
+  if (s == NULL) return NULL;
+  int mtu = 0;
+  socklen_t len = sizeof mtu;
+  int32_t out = -EBADF;
+  if (s->fd >= 0) {
+    int r = s->family == 4 ? getsockopt(s->fd, IPPROTO_IP, IP_MTU, &mtu, &len) : getsockopt(s->fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &len);
+    out = r == 0 ? mtu : -errno;
+  }
+  napi_value v = NULL;
+  if (napi_create_int32(env, out, &v) != napi_ok) svr_throw_last_status(env, "udpPathMtu");
+  return v;
+}
+
 static napi_value udp_close(napi_env env, napi_callback_info info) {
   udp_sock *s = only_handle(env, info);
   if (s != NULL && s->fd >= 0) close(s->fd);
@@ -284,5 +303,7 @@ napi_status svr_udp_send_init(napi_env env, napi_value exports) {
   if ((st = svr_export_fn(env, exports, "udpOpen", udp_open, NULL)) != napi_ok) return st;
   if ((st = svr_export_fn(env, exports, "udpSendMany", udp_send_many, NULL)) != napi_ok) return st;
   if ((st = svr_export_fn(env, exports, "udpPendingError", udp_pending_error, NULL)) != napi_ok) return st;
+  if ((st = svr_export_fn(env, exports, "udpPathMtu", udp_path_mtu, NULL)) != napi_ok) return st;
+  if ((st = svr_export_u32(env, exports, "UDP_GSO_MAX_BYTES", GSO_MAX_BYTES)) != napi_ok) return st;
   return svr_export_fn(env, exports, "udpClose", udp_close, NULL);
 }

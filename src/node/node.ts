@@ -32,7 +32,7 @@ import { SHOW_WHAT, type ControlRequest, type SessionsShown } from './control-pr
 import { listenControl } from './control-server.js';
 import type { JsonLineServer } from '../util/json-lines.js';
 import { EgressShaper } from './egress-shaper.js';
-import { WanPacketRx, wanPacketRxEnabled } from './wan-packet-rx.js';
+import { type RingAttach, WanPacketRx, wanPacketRxEnabled, wanRxRingEnabled } from './wan-packet-rx.js';
 import { RawSendGates } from '../io/tun/raw-send-gates.js';
 import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
 import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
@@ -477,7 +477,16 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     throw e;
   }
   visibility.metrics.setShapingSource(() => shaper.stats());
-  const wanRx = wanPacketRxEnabled() ? await WanPacketRx.start(me.interfaces.filter((i) => onThisNode(i, haNode)), logInfo) : undefined;
+  // the WAN receive off the ingress: the readers' packet rings (one queue per device: no data-path workers, no router pair), else `fwd`
+  const ring: RingAttach | undefined = wanRxRingEnabled() && workers <= 1 && haNode === undefined
+    ? (i, ix) => {
+      const port = opened.find((x) => x.iface.device === i.device)?.port;
+      return port === undefined ? 'no queue' : port.device.takeFromRing(ix, i.waypoint ?? '');
+    }
+    : undefined;
+  const wanRx = wanPacketRxEnabled() || ring !== undefined
+    ? await WanPacketRx.start(me.interfaces.filter((i) => onThisNode(i, haNode)), logInfo, undefined, ring, wanPacketRxEnabled())
+    : undefined;
   const recorder = new StateRecorder(store, router, { log: logInfo });
   await recorder.recordConfig(configToDocument(redactSecrets(config)));
   visibility.alarms.configApplied(o.configPath, 'at start');

@@ -1,6 +1,12 @@
 /**
- * SVR packets taken off the host's Ethernet devices at their ingress hook and put straight on the WAN TUN's
+ * SVR packets taken off the host's Ethernet devices at their ingress hook: into the WAN TUN reader's packet ring
+ * (`SVR_WAN_RX_RING`; docs/tun-io.md "The WAN receive from a packet ring") or put straight on the WAN TUN's
  * transmit queue (`SVR_WAN_PACKET_RX=1`; docs/tun-io.md "The WAN receive without the kernel's forwarding").
+ *
+ * Ring: the reader's AF_PACKET ring (a tap, before the ingress hook) takes the IPv4 packets for the waypoint, for
+ * this host, TTL > 1, up to RING_MAX_LEN bytes (native/wan-rx-ring.c's filter); the ingress chain drops the same
+ * packets (`... counter drop`), so the kernel does not route them too. Opened before the table is written; the
+ * table is deleted at stop before the TUN closes.
  *
  * Flow: a packet for a waypoint arrives on an Ethernet device -> nftables netdev ingress chain of that device
  * (`ip daddr <waypoint> ip ttl > 1`, counted) -> `fwd ip to <waypoint> device <wan TUN>`: TTL - 1 as the forwarding does
@@ -19,7 +25,19 @@ export function wanPacketRxEnabled(): boolean {
   return process.env['SVR_WAN_PACKET_RX'] === '1';
 }
 
+/** Whether a WAN TUN reader takes its SVR packets from a packet ring (SVR_WAN_RX_RING=1; default off: docs/environment.md). */
+export function wanRxRingEnabled(): boolean {
+  return process.env['SVR_WAN_RX_RING'] === '1';
+}
+
+/** The longest packet the ring takes (SVR_RX_RING_MAX_LEN of native/wan-rx-ring.h): the drop rule's bound too. */
+export const RING_MAX_LEN = 1952;
+
+/** Opens the ring of a WAN interface's queue on the devices (ifindexes); returns why not, or undefined. */
+export type RingAttach = (iface: Interface, ifindexes: readonly number[]) => string | undefined;
+
 interface LinkRow {
+  ifindex?: number;
   ifname: string;
   link_type?: string;
   linkinfo?: { info_kind?: string };
@@ -27,7 +45,11 @@ interface LinkRow {
 
 /** The devices SVR packets can arrive on: Ethernet-like links, not the shaper's IFBs (the node's TUNs have no link layer). */
 export function ingressDevices(links: readonly LinkRow[]): string[] {
-  return links.filter((l) => l.link_type === 'ether' && l.linkinfo?.info_kind !== 'ifb').map((l) => l.ifname);
+  return ingressLinks(links).map((l) => l.ifname);
+}
+
+function ingressLinks(links: readonly LinkRow[]): LinkRow[] {
+  return links.filter((l) => l.link_type === 'ether' && l.linkinfo?.info_kind !== 'ifb');
 }
 
 /** The nftables table name of a WAN TUN device (nft identifiers: letters, digits, `_`). */
@@ -40,7 +62,7 @@ export function tableName(device: string): string {
  * for its waypoint. The first two lines make the delete succeed whether or not an old table is there; the whole
  * script is one transaction.
  */
-export function rxScript(iface: Pick<Interface, 'device' | 'waypoint'>, devices: readonly string[]): string {
+export function rxScript(iface: Pick<Interface, 'device' | 'waypoint'>, devices: readonly string[], ring = false): string {
   const t = tableName(iface.device);
   const lines = [`table netdev ${t} {}`, `delete table netdev ${t}`];
   const wp = iface.waypoint === undefined ? undefined : parseAddress(iface.waypoint);
@@ -49,7 +71,8 @@ export function rxScript(iface: Pick<Interface, 'device' | 'waypoint'>, devices:
   lines.push(`table netdev ${t} {`);
   devices.forEach((d, i) => {
     lines.push(`  chain in${i} {`, `    type filter hook ingress device "${d}" priority 0; policy accept;`);
-    lines.push(`    ${fam} daddr ${iface.waypoint} ${ttl} > 1 counter fwd ${fam} to ${iface.waypoint} device "${iface.device}"`, '  }');
+    const then = ring ? `meta pkttype host meta length <= ${RING_MAX_LEN} counter drop` : `counter fwd ${fam} to ${iface.waypoint} device "${iface.device}"`;
+    lines.push(`    ${fam} daddr ${iface.waypoint} ${ttl} > 1 ${then}`, '  }');
   });
   lines.push('}');
   return `${lines.join('\n')}\n`;
@@ -74,19 +97,28 @@ export class WanPacketRx {
   /**
    * Installs the ingress rules of the node's WAN interfaces (those with a waypoint, on this node). Never throws:
    * without nftables' netdev family (or `nft`), the node logs why and the kernel forwards as before. `netns`: in
-   * that namespace instead of the process's own (tests).
+   * that namespace instead of the process's own (tests). `ring`: the interfaces' readers take the packets from a
+   * packet ring where it opens (the rule then drops them); elsewhere the `fwd` rule when `fwd`, else nothing.
    */
-  static async start(ifaces: readonly Interface[], log: (event: string, fields: Record<string, string | number>) => void, netns?: string): Promise<WanPacketRx> {
+  static async start(ifaces: readonly Interface[], log: (event: string, fields: Record<string, string | number>) => void, netns?: string,
+    ring?: RingAttach, fwd = true): Promise<WanPacketRx> {
     const wans = ifaces.filter((i) => i.kind === 'wan' && i.waypoint !== undefined);
     const done: string[] = [];
     if (wans.length === 0) return new WanPacketRx(done, netns);
     try {
-      const devices = ingressDevices(JSON.parse(await runIp(['-j', '-d', 'link', 'show'], netns === undefined ? {} : { netns })) as LinkRow[]);
+      const links = ingressLinks(JSON.parse(await runIp(['-j', '-d', 'link', 'show'], netns === undefined ? {} : { netns })) as LinkRow[]);
+      const devices = links.map((l) => l.ifname);
       if (devices.length === 0) throw new Error('no Ethernet device to take SVR packets from');
       for (const w of wans) {
-        await runNft(rxScript(w, devices), netns);
+        if (ring !== undefined) await runNft(rxScript(w, []), netns); // nft and its netdev family work before a ring takes packets
+        const why = ring === undefined ? 'off' : ring(w, links.map((l) => l.ifindex ?? 0));
+        if (why !== undefined && !fwd) {
+          log('wan-rx.off', { interface: w.name, reason: `packet ring: ${why}` });
+          continue;
+        }
+        await runNft(rxScript(w, devices, why === undefined), netns);
         done.push(w.device);
-        log('wan-rx.on', { interface: w.name, device: w.device, ingress: devices.join(',') });
+        log('wan-rx.on', { interface: w.name, device: w.device, ingress: devices.join(','), via: why === undefined ? 'ring' : 'fwd' });
       }
     } catch (e) {
       log('wan-rx.off', { reason: e instanceof Error ? e.message : String(e) });

@@ -55,6 +55,38 @@ export interface SlotNames extends RowNames {
   role: number;
 }
 
+/**
+ * A plain session's numbers and names as its history row takes them (OpenSessions.plainRow fills one, reused): what
+ * its end record would hold, without the record (history/block.ts BlockWriter.addPlain).
+ */
+export interface PlainRow extends SlotNames {
+  router: string;
+  /** in slotWords: its id's 4 words; its addresses, 4 words each: source, destination, NAT source, NAT destination */
+  idAt: number;
+  addrAt: number;
+  family: 4 | 6;
+  protocol: number;
+  /** the OPENED row's OPENED_SNAT and OPENED_DNAT flags */
+  natFlags: number;
+  /** source port << 16 | destination port: the client's, after NAT, and on the path (local << 16 | peer) */
+  ports: number;
+  natPorts: number;
+  wpPorts: number;
+  startMs: number;
+  packetsFwd: number;
+  packetsRev: number;
+  bytesFwd: number;
+  bytesRev: number;
+}
+
+/** A PlainRow to fill. */
+export function plainRow(): PlainRow {
+  return {
+    tenant: '', service: '', application: '', path: undefined, ingressInterface: { name: '', index: -1 }, egressInterface: { name: '', index: -1 }, role: 0,
+    router: '', idAt: 0, addrAt: 0, family: 4, protocol: 0, natFlags: 0, ports: 0, natPorts: 0, wpPorts: 0, startMs: 0, packetsFwd: 0, packetsRev: 0, bytesFwd: 0, bytesRev: 0,
+  };
+}
+
 const NONE = -1;
 /** path changes of a record without any (shared: a record's lists are replaced, never changed in place) */
 const NO_CHANGES = Object.freeze([]) as unknown as PathChange[];
@@ -270,6 +302,30 @@ export class OpenSessions {
     out.ingressInterface = refs[r + R_IN_IF] as InterfaceRef;
     out.egressInterface = refs[r + R_OUT_IF] as InterfaceRef;
     out.role = (this.u32[s * SLOT_WORDS + W0]! >>> 8) & 0xff;
+  }
+
+  /** A plain session's row (`plain`) into `out`: its names, where its id and addresses are, its numbers. */
+  plainRow(s: number, out: PlainRow): void {
+    this.names(s, out);
+    const u = this.u32;
+    const o = s * SLOT_WORDS;
+    const w0 = u[o + W0]!;
+    out.router = this.router;
+    out.idAt = o;
+    out.addrAt = o + ADDR;
+    out.family = ((w0 >>> 16) & 0xf) as 4 | 6;
+    out.natFlags = (w0 >>> 20) & (OPENED_SNAT | OPENED_DNAT);
+    out.protocol = w0 >>> 24;
+    out.ports = u[o + PORTS]!;
+    out.natPorts = u[o + NAT_PORTS]!;
+    out.wpPorts = u[o + WP_PORTS]!;
+    const c = this.f64;
+    const f = s * SLOT_DOUBLES;
+    out.startMs = c[f + F_START]!;
+    out.packetsFwd = c[f + F_COUNTS]!;
+    out.packetsRev = c[f + F_COUNTS + 1]!;
+    out.bytesFwd = c[f + F_COUNTS + 2]!;
+    out.bytesRev = c[f + F_COUNTS + 3]!;
   }
 
   setTotals(s: number, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number): void {

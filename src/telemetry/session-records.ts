@@ -8,9 +8,10 @@
  *                                     -> SessionHistory.put (batched LevelDB writes, never waits)
  *   every second: the builder's interim records of live sessions, the same way.
  *   a plain session's end (no interim record, migration, retransmissions): held, then in a batch (flushPlain) its flows
- *   written from its slot by the addon into each UDP collector's open message (ipfix/plain-flows.ts); its record made
- *   only for the history and collectors that cannot take them now (records thread µs a session −12 % with the history,
- *   −17 % without: docs/performance.md "Wave 24, recn").
+ *   written from its slot by the addon into each UDP collector's open message (ipfix/plain-flows.ts), its history row
+ *   and postings from the same slot (history/block.ts addPlain); its record made only for collectors that cannot take
+ *   the flows now (records thread µs a session −12 % with the history, −17 % without: docs/performance.md "Wave 24,
+ *   recn"; the history's row from the slot: "Wave 25, recb").
  *
  * reconfigure(settings) follows the authority's `telemetry` block at a config change: collectors that are
  * new or changed are (re)started, those gone are stopped, the history is opened or closed (`enabled`), the
@@ -26,7 +27,7 @@ import { SessionHistory, retentionOptions, type HistoryCounters, type HistoryOpt
 import type { HistoryPage, HistoryQuery } from './history/query.js';
 import { IpfixExporter, type CollectorStatus, type ExporterCounters, type ExporterOptions } from './ipfix/exporter.js';
 import type { RowSink } from './fact-rows.js';
-import type { RowNames, SlotNames } from './open-sessions.js';
+import { plainRow, type RowNames, type SlotNames } from './open-sessions.js';
 import { ENTRY, nativePlainFlows } from './ipfix/plain-abi.js';
 import { PlainShapes } from './ipfix/plain-flows.js';
 import { SessionRecordBuilder, type CloseReason, type RecordBuilderCounters, type SessionFact, type SessionRecord } from './record.js';
@@ -107,6 +108,8 @@ export class SessionRecords implements RowSink {
     tenant: '', service: '', application: '', path: undefined, ingressInterface: { name: '', index: -1 }, egressInterface: { name: '', index: -1 }, role: 0,
   };
   private plainTaken: boolean[] = [];
+  /** flushPlain(): a held session's row for the history */
+  private readonly plainRow = plainRow();
   /** plain sessions' ends waiting (ipfixPlainFlows' list: slot, shape, end ms) and their close reasons */
   private readonly plainList = new Float64Array(PLAIN_BATCH * ENTRY);
   private readonly plainReasons: CloseReason[] = [];
@@ -175,20 +178,24 @@ export class SessionRecords implements RowSink {
   /**
    * A session ended: its end record goes out at once. A plain one (open-sessions.ts `plain`) waits, held, for the
    * batch (flushPlain: when PLAIN_BATCH wait, at the end of the task that read its row, before anything that reads the
-   * records): its flows are written from its slot by the addon (plain-flows.ts), its record made only for the history
-   * and the collectors that cannot take them now.
+   * records): its flows are written from its slot by the addon (plain-flows.ts), its history row too (addPlain), its
+   * record made only for the collectors that cannot take the flows now.
    */
   end(words: Uint32Array, id: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): void {
     if (!this.recording) return;
     const b = this.builder;
     const s = b.endSlot(words, id, packetsFwd, packetsRev, bytesFwd, bytesRev, application);
     if (s === -1) return;
-    if (this.plainFlows === undefined || this.offerTo.length === 0 || !b.sessions.plain(s)) return this.deliver(b.recordEnd(s, atMs, reason), words, id);
-    b.sessions.names(s, this.slotNames);
-    let shape = this.shapes.find(this.slotNames, reason);
-    if (shape === -1) {
-      this.flushPlain(); // a shape may be replaced: none waiting names it
-      shape = this.shapes.add(this.slotNames, reason);
+    const flows = this.plainFlows !== undefined && this.offerTo.length > 0;
+    if (!(flows || this.history !== undefined) || !b.sessions.plain(s)) return this.deliver(b.recordEnd(s, atMs, reason), words, id);
+    let shape = 0;
+    if (flows) {
+      b.sessions.names(s, this.slotNames);
+      shape = this.shapes.find(this.slotNames, reason);
+      if (shape === -1) {
+        this.flushPlain(); // a shape may be replaced: none waiting names it
+        shape = this.shapes.add(this.slotNames, reason);
+      }
     }
     b.hold(s);
     const n = this.plainCount++;
@@ -201,7 +208,10 @@ export class SessionRecords implements RowSink {
     else if (n + 1 === PLAIN_BATCH) this.flushPlain();
   }
 
-  /** The plain sessions' ends that wait: their flows to every UDP collector that can take them now, their records where wanted. */
+  /**
+   * The plain sessions' ends that wait: their flows to every UDP collector that can take them now (none without the
+   * addon), their history rows from their slots, their records where a collector did not take the flows.
+   */
   flushPlain(): void {
     const count = this.plainCount;
     if (count === 0) return;
@@ -209,23 +219,31 @@ export class SessionRecords implements RowSink {
     const b = this.builder;
     const open = b.sessions;
     const to = this.offerTo;
+    const flows = this.plainFlows;
     let refused = 0;
     for (let i = 0; i < to.length; i++) {
-      const taken = to[i]!.offerPlain(this.plainFlows!, open.slotWords, this.shapes.table, this.plainList, count);
+      const taken = flows !== undefined && to[i]!.offerPlain(flows, open.slotWords, this.shapes.table, this.plainList, count);
       this.plainTaken[i] = taken;
       if (!taken) refused++;
     }
     const list = this.plainList;
+    const history = this.history;
     for (let k = 0; k < count; k++) {
       const s = list[k * ENTRY]!;
-      if (refused === 0 && this.history === undefined) {
-        b.dropHeld(s);
+      const atMs = list[k * ENTRY + 2]!;
+      const reason = this.plainReasons[k]!;
+      if (refused > 0) {
+        const r = b.heldRecord(s, atMs, reason);
+        for (let i = 0; i < to.length; i++) if (!this.plainTaken[i]) to[i]!.offer(r);
+        history?.put(r, open.slotWords, open.idAt(s));
+        b.releaseHeld(s);
         continue;
       }
-      const r = b.heldRecord(s, list[k * ENTRY + 2]!, this.plainReasons[k]!);
-      if (refused > 0) for (let i = 0; i < to.length; i++) if (!this.plainTaken[i]) to[i]!.offer(r);
-      this.history?.put(r, open.slotWords, open.idAt(s));
-      b.releaseHeld(s);
+      if (history !== undefined) {
+        open.plainRow(s, this.plainRow);
+        history.putPlain(open.slotWords, this.plainRow, atMs, reason);
+      }
+      b.dropHeld(s);
     }
   }
 
@@ -314,7 +332,7 @@ export class SessionRecords implements RowSink {
 
   private startExporter(c: CollectorConfig): void {
     const e = new IpfixExporter({
-      ...this.opts.exporter, collector: c, observationDomainId: this.domain, templateRefreshS: this.settings.ipfix.templateInterval,
+      ...this.opts.exporter, collector: c, observationDomainId: this.domain, templateRefreshS: this.settings.ipfix.templateInterval, now: this.now,
       onStatus: (status, detail) => this.opts.onCollectorStatus?.(c.name, status, detail),
     });
     this.exporters.set(c.name, e);

@@ -3,7 +3,8 @@
  * 5-tuples, post-NAT 5-tuples, bytes, packets and times; tshark's IPFIX dissector decodes a tcpdump capture
  * of the export (UDP and TCP): templates, sequence numbers, the PEN 45956 elements. nfcapd 1.7 collects
  * over UDP only, so the TCP transport is checked with tshark on the capture of a plain TCP sink. A collector behind a
- * veth at MTU 1500 (nfcapd in a namespace of its own) gets UDP GSO sends of padded messages.
+ * veth at MTU 1500 (nfcapd in a namespace of its own) gets UDP GSO sends of padded messages; one behind a veth at MTU 1280
+ * gets messages sized to the socket's path MTU (IP_MTU).
  */
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -153,8 +154,8 @@ tcase('UDP: nfcapd stores every flow; nfdump shows 5-tuples, post-NAT 5-tuples, 
     assert.is(deniedFlow.fields['cflow.forwarding_status_drop_code'], '1', 'dropped for ACL deny: 129 (10 000001, RFC 7270 §4.12)');
   });
 
-/** A namespace with nfcapd's end of a veth at MTU 1500 (192.0.2.0/24, a /30 by the prefix: runs of two prefixes apart). */
-async function collectorNs(): Promise<{ ns: string; dev: string; address: string; remove(): Promise<void> }> {
+/** A namespace with nfcapd's end of a veth at `mtu` (192.0.2.0/24, a /30 by the prefix: runs of two prefixes apart). */
+async function collectorNs(mtu = 1500): Promise<{ ns: string; dev: string; address: string; remove(): Promise<void> }> {
   const tag = E2E_PREFIX.slice(0, 8);
   const ns = `${tag}-ipfix`;
   const dev = `${tag}-ipx0`;
@@ -164,7 +165,7 @@ async function collectorNs(): Promise<{ ns: string; dev: string; address: string
     await exec('ip', ['netns', 'del', ns]);
   };
   await remove();
-  for (const args of [['netns', 'add', ns], ['link', 'add', dev, 'mtu', '1500', 'type', 'veth', 'peer', 'name', 'ipx1', 'netns', ns],
+  for (const args of [['netns', 'add', ns], ['link', 'add', dev, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', 'ipx1', 'netns', ns],
     ['addr', 'add', `192.0.2.${net + 1}/30`, 'dev', dev], ['link', 'set', dev, 'up']]) {
     const r = await exec('ip', args);
     if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${show(r)}`);
@@ -216,6 +217,45 @@ tcase('UDP to a collector behind a veth at MTU 1500: runs of messages as GSO sen
         assert.is(h.sequence, expected, 'sequence = data records before the message, padding not counted');
         expected += h.flows;
       }
+    } finally {
+      await nf?.stop('SIGTERM');
+      await c.remove();
+    }
+  });
+
+tcase('UDP to a collector behind a link of MTU 1280: messages sized to the socket\'s path MTU (1,252 bytes at most, GSO runs padded to it), none fragmented; nfcapd counts every flow', async (dir) => {
+    const c = await collectorNs(1280);
+    let nf: Awaited<ReturnType<typeof startNfcapd>> | undefined;
+    try {
+      const port = 4739;
+      nf = await startNfcapd(join(dir, 'nf'), port, { ns: c.ns, address: c.address });
+      await exec('ethtool', ['-K', c.dev, 'tx-udp-segmentation', 'off']);
+      const file = join(dir, 'mtu.pcap');
+      const cap = await captureLoopback(file, `udp port ${port}`, c.dev);
+      const recs = records(300);
+      const ex = new IpfixExporter({ collector: { ...collector(port, 'udp'), address: c.address }, observationDomainId: DOMAIN });
+      try {
+        ex.start();
+        for (const r of recs) ex.offer(r);
+        await pollUntil('all records exported', 5000, async () => (ex.counters().exported === recs.length ? true : undefined));
+        await sleep(200);
+      } finally {
+        await ex.close();
+        await cap.stop('SIGINT');
+      }
+      await sleep(200);
+      const log = await nf.stop('SIGTERM');
+      const g = ex.counters();
+      assert.equal([g.pathMtu, g.pathMtuAssumed, g.dropped, g.errors, g.gsoRefused], [1280, 0, 0, 0, 0], JSON.stringify(g));
+      // each frame alone (no reassembly): a message over the MTU would leave as IP fragments, the first one more-fragments
+      const r = await exec('tshark', ['-r', file, '-n', '-o', 'ip.defragment:FALSE', '-T', 'fields', '-e', 'ip.flags.mf', '-e', 'ip.frag_offset', '-e', 'udp.length']);
+      assert.is(r.code, 0, show(r));
+      const frames = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+      assert.ok(frames.length >= g.messages, `${frames.length} frames for ${g.messages} messages`);
+      const over = frames.filter(([mf, offset, udpLength]) => !/^(0|False)$/.test(mf ?? '') || Number(offset) !== 0 || Number(udpLength) - 8 > 1252);
+      assert.equal(over, [], 'every message one unfragmented datagram of at most 1,252 bytes');
+      assert.ok(frames.filter(([, , udpLength]) => Number(udpLength) - 8 === 1252).length >= g.messages / 2, 'GSO runs padded to 1,252 bytes');
+      assert.match(log, new RegExp(`Flows: ${g.dataRecords}, .*Sequence Errors: 0, Bad Packets: 0`), 'nfcapd counted every flow, in sequence');
     } finally {
       await nf?.stop('SIGTERM');
       await c.remove();

@@ -13,8 +13,9 @@
  *        `batch` (`linkSend`: the SVR_LINK_SEND it sets); closes (the writer thread flushes) and prints `RESULT <json>`:
  *        the device's tx counters, the sha256 of the payloads in order and `ipOut`, the namespace's IPv4 packets sent
  *        through the output route meanwhile (/proc/net/snmp OutTransmits: raw IP sends count, frames do not).
- *   recv {name, route, count, ms}    opens TUN `name` with offload (as a WAN queue reads), routes `route` into it
- *        (the test waits for that route), then reads until `count` datagrams (or `ms` passed) and prints
+ *   recv {name, route, count, ms[, ring]}    opens TUN `name` with offload (as a WAN queue reads), with `ring` (a
+ *        waypoint) takes that waypoint's packets from a packet ring with the ingress rule that drops them
+ *        (src/node/wan-packet-rx.ts), routes `route` into it (the test waits for that route), then reads until `count` datagrams (or `ms` passed) and prints
  *        `RESULT <json>`: how many,
  *        the sha256 of their UDP payloads in order, the largest, how many had a bad IPv4 or UDP checksum or an
  *        IPv4 id other than their index, the lowest and highest TTL, and the device's rx counters (super-packets read,
@@ -27,6 +28,8 @@ import { runIp } from '../../src/io/tun/link.js';
 import { TunPort } from '../../src/io/tun/tun-port.js';
 import { RawSendGates } from '../../src/io/tun/raw-send-gates.js';
 import { tunOptions } from '../../src/node/host-setup.js';
+import { WanPacketRx } from '../../src/node/wan-packet-rx.js';
+import type { Interface } from '../../src/model/config.js';
 import { fold, readU16, sumBytes } from '../../src/packet/checksum.js';
 import { buildUdp } from '../../src/packet/build.js';
 import { PacketInfo, parsePacket, PROTO_UDP } from '../../src/packet/ip.js';
@@ -115,7 +118,6 @@ async function modeRecv(a: Json): Promise<void> {
     ...(a.batchSize !== undefined ? { batchSize: Number(a.batchSize) } : {}),
   });
   await up(port.name);
-  await runIp(['route', 'replace', String(a.route), 'dev', port.name]);
   const hash = createHash('sha256');
   const pi = new PacketInfo();
   const got = { datagrams: 0, maxLen: 0, badIpChecksum: 0, badUdpChecksum: 0, idNotIndex: 0, other: 0, ttlMin: 255, ttlMax: 0 };
@@ -142,10 +144,15 @@ async function modeRecv(a: Json): Promise<void> {
       got.ttlMin = Math.min(got.ttlMin, data[off + 8]!);
       got.ttlMax = Math.max(got.ttlMax, data[off + 8]!);
       hash.update(data.subarray(pi.payload, pi.end));
-      if (++got.datagrams === count) finish();
+      if (++got.datagrams === count && a.ring === undefined) finish(); // ring: reads till ms (a duplicate shows)
     }
   });
   const deadline = setTimeout(finish, Number(a.ms));
+  if (a.ring !== undefined) {
+    const wan = { name: 'wan0', kind: 'wan', device: port.name, waypoint: String(a.ring) } as Interface;
+    await WanPacketRx.start([wan], (e, f) => process.stderr.write(`${e} ${JSON.stringify(f)}\n`), undefined, (i, ix) => port.device.takeFromRing(ix, i.waypoint ?? ''), false);
+  }
+  await runIp(['route', 'replace', String(a.route), 'dev', port.name]);
 }
 
 // run as a script (the test imports usoPayload from here too)

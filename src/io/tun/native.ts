@@ -81,6 +81,7 @@ export type TunReaderCallback = (
   superPackets?: number,
   segments?: number,
   offloadErrors?: number,
+  rxRing?: number,
 ) => void;
 
 /** An error thrown by the addon for a failed system call. */
@@ -135,6 +136,9 @@ export interface SvrNativeTun {
   /** The reader thread's gather window from its next pass (native/tun-gather.h): `us` (at most 1000), or when
    *  negative SVR_TUN_READ_GATHER_US's again. */
   tunReaderGather(handle: TunReaderHandle, us: number): void;
+  /** An offload reader also takes the SVR packets of these Ethernet devices for `waypoint` (a.b.c.d as a << 24 | ... | d, as an int32)
+   *  from a packet ring (native/wan-rx-ring.c), in either mode; throws an errno error (EPERM without CAP_NET_RAW). */
+  tunReaderRxRing(handle: TunReaderHandle, ifindexes: Uint32Array, waypoint: number): void;
   /**
    * Poll mode's steady pass (native/tun-pass.c): native/fwd.c's table runs on each batch read in poll mode, its packets
    * go to `writers` (by interface index) and the counters at `idx`, the callback gets only the rest. null: off.

@@ -27,6 +27,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { SvrError } from '../../errors.js';
+import { parseAddress } from '../../packet/addr.js';
 import {
   isNativeErrnoError,
   loadNative,
@@ -178,6 +179,8 @@ export interface TunStats {
   rxSegments: number;
   /** offload: packets read with a malformed vnet header or GSO headers, dropped. */
   rxOffloadErrors: number;
+  /** offload: packets taken from the WAN receive's packet ring (takeFromRing), included in rxPackets. */
+  rxRing: number;
   /** writer 'thread': packets written directly by writeBatch (writeDirectMax), included in txPackets. */
   txDirect: number;
   /** rawSend: packets sent through the raw socket (writer thread and direct), included in txPackets. */
@@ -327,6 +330,7 @@ export class TunDevice {
     rxSuperPackets: 0,
     rxSegments: 0,
     rxOffloadErrors: 0,
+    rxRing: 0,
     txSuperPackets: 0,
     txCoalesced: 0,
   };
@@ -549,7 +553,7 @@ export class TunDevice {
 
     // Arrow function over `this`: the native threadsafe function holds this callback, so a started device
     // (and its reader handle) stays reachable until close(), even when the caller drops it.
-    const onNative: TunReaderCallback = (k, n, truncated, stalls, message, superPackets, segments, offloadErrors) => {
+    const onNative: TunReaderCallback = (k, n, truncated, stalls, message, superPackets, segments, offloadErrors, rxRing) => {
       if (this.#closed) return;
       stats.rxTruncated = truncated;
       stats.rxStalls = stalls;
@@ -557,6 +561,7 @@ export class TunDevice {
         stats.rxSuperPackets = superPackets;
         stats.rxSegments = segments ?? 0;
         stats.rxOffloadErrors = offloadErrors ?? 0;
+        stats.rxRing = rxRing ?? 0;
       }
       if (k >= 0) {
         if (this.#modeWake !== undefined) this.#modeWake();
@@ -608,6 +613,25 @@ export class TunDevice {
    * native/tun-gather.h), in µs, at most 1000; undefined: SVR_TUN_READ_GATHER_US's (300 by default). A queue the
    * JS thread polls reads as packets come either way.
    */
+  /**
+   * The WAN receive from a packet ring (docs/tun-io.md "The WAN receive from a packet ring"): from now on the reader
+   * also takes the IPv4 packets for `waypoint` arriving on the devices `ifindexes` (1-4 Ethernet devices) from an
+   * AF_PACKET ring, TTL - 1 as the forwarding would give them; the caller then drops them at the devices' ingress
+   * (src/node/wan-packet-rx.ts). An offload queue, started, once. Returns why not (no CAP_NET_RAW, ...), or undefined.
+   */
+  takeFromRing(ifindexes: readonly number[], waypoint: string): string | undefined {
+    this.#assertOpen('takeFromRing');
+    const wp = parseAddress(waypoint);
+    if (wp === undefined || wp.family !== 4) return 'the ring takes IPv4 waypoints only';
+    if (this.#reader === undefined || !this.offload) return 'not an offload queue that reads';
+    try {
+      this.#native.tunReaderRxRing(this.#reader, Uint32Array.from(ifindexes), new DataView(wp.bytes.buffer).getInt32(0));
+      return undefined;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  }
+
   setReadGather(us: number | undefined): void {
     this.#assertOpen('setReadGather');
     this.#readGatherUs = us === undefined ? -1 : Math.max(0, Math.min(1000, Math.round(us)));

@@ -34,6 +34,8 @@ export interface TunPortStats extends PortStats {
   txRaw: number;
   /** Of txRaw, the Ethernet frames sent from the packet socket's TX ring (docs/tun-io.md "Frames to a next hop on the link"). */
   txRing: number;
+  /** Packets taken from the WAN receive's packet ring (docs/tun-io.md "The WAN receive from a packet ring"), included in rxPackets. */
+  rxRing: number;
   /** Batches (frames) read: rxPackets / rxBatches is the frame size the router works on. */
   rxBatches: number;
   /** Packets the steady pass finished without JS (poll mode; included in rxPackets): docs/tun-io.md. */
@@ -60,6 +62,7 @@ export class TunPort implements SteadyPassPort {
     txDirect: 0,
     txRaw: 0,
     txRing: 0,
+    rxRing: 0,
     rxBatches: 0,
     rxSteady: 0,
     txWrites: 0,
@@ -89,6 +92,7 @@ export class TunPort implements SteadyPassPort {
     s.txCoalesced = d.txCoalesced;
     s.rxSuperPackets = d.rxSuperPackets;
     s.rxSegments = d.rxSegments;
+    s.rxRing = d.rxRing;
     s.rxBatches = d.rxBatches;
     s.rxSteady = this.device.steadyPackets;
     s.txWrites = d.txWrites;

@@ -22,7 +22,11 @@
  */
 import { reversed, type CloseReason, type DenyReason, type FiveTuple, type InterfaceRef, type MigrationReason, type PathChange, type PerDirection, type SessionRecord } from '../record.js';
 import type { SessionRole } from '../../dataplane/events.js';
+import { OPENED_DNAT, OPENED_SNAT } from '../../dataplane/fact-ring.js';
+import { outerProtocol, roleName } from '../../dataplane/session-ops.js';
+import { addressText } from '../../dataplane/session-tuples.js';
 import { SvrError } from '../../errors.js';
+import type { PlainRow } from '../open-sessions.js';
 import { idHashes, uuidHashes } from './id-index.js';
 import { uuidBytes, uuidText } from './keys.js';
 
@@ -60,7 +64,7 @@ const utf8 = new TextEncoder();
 const utf8Decode = new TextDecoder();
 
 /** A names entry: the strings and numbers a row does not repeat (the writer compares the next row's with them). */
-interface Names {
+export interface Names {
   role: SessionRole;
   router: string;
   tenant: string;
@@ -92,17 +96,26 @@ function samePaths(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-/** Whether `r`'s repeated fields are the entry's (strings compared as the same object first: a row session's names are). */
-function named(n: Names, r: SessionRecord): boolean {
+/** Whether a row's repeated fields `r` are the entry's (strings compared as the same object first: a row session's names are). */
+function named(n: Names, r: Names): boolean {
   const w = r.waypoint;
   const nw = n.waypoint;
   return n.router === r.router && n.tenant === r.tenant && n.service === r.service && n.application === r.application &&
-    n.dst === r.forward.dst && n.dstPort === r.forward.dstPort && n.protocol === r.forward.protocol && n.role === r.role &&
+    n.dst === r.dst && n.dstPort === r.dstPort && n.protocol === r.protocol && n.role === r.role &&
     n.ingressRouter === r.ingressRouter && n.egressRouter === r.egressRouter && n.closeReason === r.closeReason &&
     sameInterface(n.ingressInterface, r.ingressInterface) && sameInterface(n.egressInterface, r.egressInterface) &&
     (w === undefined ? nw === undefined : nw !== undefined && nw.src === w.src && nw.dst === w.dst && nw.protocol === w.protocol) &&
     samePaths(n.paths, r.paths);
 }
+
+/** the paths of a local plain session's rows */
+const NO_PATHS: readonly string[] = Object.freeze([]);
+
+/** A names entry to fill (BlockWriter's row at hand). */
+const emptyNames = (): Names => ({
+  role: 'ingress', router: '', tenant: '', service: '', application: '', ingressRouter: '', egressRouter: '', dst: '', dstPort: 0, protocol: 0,
+  paths: NO_PATHS, closeReason: undefined, ingressInterface: undefined, egressInterface: undefined, waypoint: undefined,
+});
 
 /** Whether `t` is `of` reversed (a reply 5-tuple that follows from the forward or NAT one). */
 const reverseOf = (t: FiveTuple, of: FiveTuple): boolean =>
@@ -128,29 +141,19 @@ export class BlockWriter {
   private lastNames = -1;
   /** the first row's end time: the others' are written relative to it */
   private baseMs = 0;
+  /** the row at hand's names (filled row by row: an entry is made of a copy only when none matches) */
+  private readonly rowNames = emptyNames();
+  /** a plain row's waypoint addresses and protocol (rowNames.waypoint) */
+  private readonly rowWaypoint: NonNullable<Names['waypoint']> = { src: '', dst: '', protocol: 0 };
 
   /**
    * Appends a record; returns its row number. `idWords` (at `idAt`): the session id's 4 words, when the caller has
    * them (a fact ring's row: the same bytes as r.sessionId parsed, without parsing it).
    */
   add(r: SessionRecord, idWords?: Uint32Array, idAt = 0): number {
-    const row = this.offsets.length;
-    if (row === 0) this.baseMs = Math.round(r.endMs);
-    this.offsets.push(this.at);
-    this.ensure(64);
-    if (idWords !== undefined) {
-      const b = this.buf;
-      let at = this.at;
-      b[at++] = UUID_TAG;
-      for (let k = 0; k < 4; k++) {
-        const w = idWords[idAt + k]!;
-        b[at++] = w >>> 24;
-        b[at++] = (w >>> 16) & 0xff;
-        b[at++] = (w >>> 8) & 0xff;
-        b[at++] = w & 0xff;
-      }
-      this.at = at;
-    } else if (uuidBytes(r.sessionId, this.buf, this.at + 1)) {
+    const row = this.begin(r.endMs);
+    if (idWords !== undefined) this.uuid(idWords, idAt);
+    else if (uuidBytes(r.sessionId, this.buf, this.at + 1)) {
       this.buf[this.at] = UUID_TAG;
       this.at += 17;
     } else {
@@ -163,7 +166,13 @@ export class BlockWriter {
       (delta ? G_DELTA : 0) | (r.tcpRetransmissions !== undefined ? F_RETRANS : 0) | (r.pathChanges.length > 0 ? G_CHANGES : 0) |
       (r.deniedReason !== undefined ? F_DENIED : 0);
     this.buf[this.at++] = flags;
-    this.num(this.namesOf(r));
+    const n = this.rowNames;
+    ({
+      role: n.role, router: n.router, tenant: n.tenant, service: n.service, application: n.application, ingressRouter: n.ingressRouter, egressRouter: n.egressRouter,
+      paths: n.paths, closeReason: n.closeReason, ingressInterface: n.ingressInterface, egressInterface: n.egressInterface, waypoint: n.waypoint,
+    } = r);
+    ({ dst: n.dst, dstPort: n.dstPort, protocol: n.protocol } = r.forward);
+    this.num(this.namesOf(n));
     if (r.seq !== 0) this.num(r.seq);
     this.str(r.forward.src, S_SOURCE);
     this.num(r.forward.srcPort);
@@ -191,11 +200,104 @@ export class BlockWriter {
       this.pair(r.delta.bytes);
     }
     if (r.tcpRetransmissions !== undefined) this.pair(r.tcpRetransmissions);
-    const end = Math.round(r.endMs);
-    this.num(end - this.baseMs);
-    this.num(end - Math.round(r.startMs));
+    this.times(r.endMs, r.startMs);
     if (r.deniedReason !== undefined) this.str(r.deniedReason, S_OTHER);
     return row;
+  }
+
+  /**
+   * Appends a plain session's end (open-sessions.ts `plain`, its slot's words `words` read into `p`), ended at `endMs`
+   * for `reason`: the row add() writes of its end record (OpenSessions.record), from the slot. What a plain end record
+   * leaves out is left out here: seq (0), the reply 5-tuple (the NAT or forward one reversed), the deltas (its
+   * totals), path changes, retransmissions, a deny reason. Returns its row number.
+   */
+  addPlain(words: Uint32Array, p: PlainRow, endMs: number, reason: CloseReason): number {
+    const row = this.begin(endMs);
+    this.uuid(words, p.idAt);
+    const nat = p.natFlags !== 0;
+    this.buf[this.at++] = F_END | (nat ? F_NAT : 0);
+    const n = this.rowNames;
+    const role = roleName(p.role);
+    const path = p.path;
+    const onPath = path !== undefined && role !== 'local';
+    const peer = path?.peer ?? '';
+    const a = p.addrAt;
+    n.role = role;
+    n.router = p.router;
+    n.tenant = p.tenant;
+    n.service = p.service;
+    n.application = p.application;
+    n.ingressRouter = role === 'egress' ? peer : p.router;
+    n.egressRouter = role === 'ingress' ? peer : p.router;
+    n.dst = addressText(words, a + 4, p.family);
+    n.dstPort = p.ports & 0xffff;
+    n.protocol = p.protocol;
+    n.paths = onPath ? path.only : NO_PATHS;
+    n.closeReason = reason;
+    n.ingressInterface = p.ingressInterface;
+    n.egressInterface = p.egressInterface;
+    n.waypoint = undefined;
+    if (onPath) {
+      // the forward direction's SVR 5-tuple (open-sessions.ts waypoint)
+      const w = this.rowWaypoint;
+      w.src = role === 'ingress' ? path.local : path.remote;
+      w.dst = role === 'ingress' ? path.remote : path.local;
+      w.protocol = outerProtocol(p.protocol);
+      n.waypoint = w;
+    }
+    this.num(this.namesOf(n));
+    const src = addressText(words, a, p.family);
+    this.str(src, S_SOURCE);
+    this.num(p.ports >>> 16);
+    if (onPath) {
+      const local = p.wpPorts >>> 16;
+      const remote = p.wpPorts & 0xffff;
+      this.num(role === 'ingress' ? local : remote);
+      this.num(role === 'ingress' ? remote : local);
+    }
+    if (nat) {
+      const natSrc = (p.natFlags & OPENED_SNAT) !== 0 ? addressText(words, a + 8, p.family) : src;
+      const natDst = (p.natFlags & OPENED_DNAT) !== 0 ? addressText(words, a + 12, p.family) : n.dst;
+      this.fields(natSrc, natDst, p.natPorts >>> 16, p.natPorts & 0xffff, p.protocol, S_NAT);
+    }
+    this.ensure(128);
+    this.num(p.packetsFwd);
+    this.num(p.packetsRev);
+    this.num(p.bytesFwd);
+    this.num(p.bytesRev);
+    this.times(endMs, p.startMs);
+    return row;
+  }
+
+  /** A row at the end (its offset; the block's base time at its first): its number. */
+  private begin(endMs: number): number {
+    const row = this.offsets.length;
+    if (row === 0) this.baseMs = Math.round(endMs);
+    this.offsets.push(this.at);
+    this.ensure(64);
+    return row;
+  }
+
+  /** A UUID session id: its 4 words at `at` of `words`. */
+  private uuid(words: Uint32Array, at: number): void {
+    const b = this.buf;
+    let i = this.at;
+    b[i++] = UUID_TAG;
+    for (let k = 0; k < 4; k++) {
+      const w = words[at + k]!;
+      b[i++] = w >>> 24;
+      b[i++] = (w >>> 16) & 0xff;
+      b[i++] = (w >>> 8) & 0xff;
+      b[i++] = w & 0xff;
+    }
+    this.at = i;
+  }
+
+  /** A row's end, relative to the block's base, and its length (both to the ms). */
+  private times(endMs: number, startMs: number): void {
+    const end = Math.round(endMs);
+    this.num(end - this.baseMs);
+    this.num(end - Math.round(startMs));
   }
 
   get rows(): number {
@@ -205,6 +307,16 @@ export class BlockWriter {
   /** The names entry of the row added last (its postings but the client's address follow from it: open-block.ts). */
   get entry(): number {
     return this.lastNames;
+  }
+
+  /** The names of entry `entry`. */
+  entryNames(entry: number): Names {
+    return this.names[entry]!;
+  }
+
+  /** The client's address of the row added last (its forward source, as the block holds it). */
+  get source(): string {
+    return this.lastStr[S_SOURCE]!;
   }
 
   /** Each row's id hashes as a filter of format 5 takes them (id-index.ts), row r's at 2r of `out`: a UUID's from its 16 bytes here. */
@@ -256,18 +368,15 @@ export class BlockWriter {
     return out.subarray(0, at);
   }
 
-  /** The names entry of `r`: the last row's, one of the few before it, or a new one. */
-  private namesOf(r: SessionRecord): number {
+  /** The names entry of a row's names `r`: the last row's, one of the few before it, or a new one (a copy of `r`). */
+  private namesOf(r: Names): number {
     const names = this.names;
     if (this.lastNames >= 0 && named(names[this.lastNames]!, r)) return this.lastNames;
     for (let i = names.length - 1; i >= 0 && i >= names.length - NAMES_LOOKBACK; i--) {
       if (i !== this.lastNames && named(names[i]!, r)) return (this.lastNames = i);
     }
-    const n: Names = {
-      role: r.role, router: r.router, tenant: r.tenant, service: r.service, application: r.application, ingressRouter: r.ingressRouter,
-      egressRouter: r.egressRouter, dst: r.forward.dst, dstPort: r.forward.dstPort, protocol: r.forward.protocol, paths: r.paths,
-      closeReason: r.closeReason, ingressInterface: r.ingressInterface, egressInterface: r.egressInterface, waypoint: r.waypoint,
-    };
+    const w = r.waypoint;
+    const n: Names = { ...r, waypoint: w === undefined ? undefined : { src: w.src, dst: w.dst, protocol: w.protocol } };
     names.push(n);
     this.encodeNames(n);
     return (this.lastNames = names.length - 1);
@@ -354,12 +463,17 @@ export class BlockWriter {
 
   /** a 5-tuple; its addresses in `slot` and `slot + 1` */
   private tuple(t: FiveTuple, slot: number): void {
+    this.fields(t.src, t.dst, t.srcPort, t.dstPort, t.protocol, slot);
+  }
+
+  /** a 5-tuple's fields (tuple) */
+  private fields(src: string, dst: string, srcPort: number, dstPort: number, protocol: number, slot: number): void {
     this.ensure(64);
-    this.str(t.src, slot);
-    this.str(t.dst, slot + 1);
-    this.num(t.srcPort);
-    this.num(t.dstPort);
-    this.num(t.protocol);
+    this.str(src, slot);
+    this.str(dst, slot + 1);
+    this.num(srcPort);
+    this.num(dstPort);
+    this.num(protocol);
   }
 
   private pair(p: PerDirection): void {

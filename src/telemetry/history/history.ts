@@ -37,7 +37,8 @@ import { Packr, Unpackr } from 'msgpackr/pack';
 import { SvrError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { HistorySettings } from '../../model/config.js';
-import type { SessionRecord } from '../record.js';
+import type { PlainRow } from '../open-sessions.js';
+import type { CloseReason, SessionRecord } from '../record.js';
 import { Block } from './block.js';
 import { BlockStore } from './block-store.js';
 import { IdIndex, buildFilter } from './id-index.js';
@@ -249,15 +250,40 @@ export class SessionHistory {
    * `idAt`: the session id's 4 words, when the caller has them (a fact ring's row; not parsed again from r.sessionId).
    */
   put(r: SessionRecord, idWords?: Uint32Array, idAt = 0): boolean {
-    if (this.opts.readOnly === true || this.closed || this.pendingRows >= (this.opts.maxPending ?? 200_000)) {
-      this.c.droppedFull++;
-      return false;
-    }
-    // busy time: one put in PUT_SAMPLE timed and counted for all of them (a clock read is ~0.09 µs here, a put ~1 µs), a block's close each time
-    const timed = (this.meta.accepted & (PUT_SAMPLE - 1)) === 0;
-    const t0 = timed ? performance.now() : 0;
+    if (!this.accepts()) return false;
+    const t0 = this.putStart();
     this.open.add(r, idWords, idAt);
-    if (timed) this.c.busyMs += (performance.now() - t0) * PUT_SAMPLE;
+    this.putEnd(t0);
+    return true;
+  }
+
+  /**
+   * A plain session's end record (open-sessions.ts `plain`) from its slot's words, read into `p`, ended at `endMs` for
+   * `reason`: the same row and postings as put() of the record, without the record (open-block.ts addPlain). As put().
+   */
+  putPlain(words: Uint32Array, p: PlainRow, endMs: number, reason: CloseReason): boolean {
+    if (!this.accepts()) return false;
+    const t0 = this.putStart();
+    this.open.addPlain(words, p, endMs, reason);
+    this.putEnd(t0);
+    return true;
+  }
+
+  /** Whether a put is taken now (not read-only, closed or full: counted). */
+  private accepts(): boolean {
+    if (this.opts.readOnly !== true && !this.closed && this.pendingRows < (this.opts.maxPending ?? 200_000)) return true;
+    this.c.droppedFull++;
+    return false;
+  }
+
+  /** busy time: one put in PUT_SAMPLE timed and counted for all of them (a clock read is ~0.09 µs here, a put ~1 µs): its start, or 0 */
+  private putStart(): number {
+    return (this.meta.accepted & (PUT_SAMPLE - 1)) === 0 ? performance.now() : 0;
+  }
+
+  /** A row put (its clock read at `t0`, 0 untimed): its time, the block closed when full, the write and marker armed. */
+  private putEnd(t0: number): void {
+    if (t0 !== 0) this.c.busyMs += (performance.now() - t0) * PUT_SAMPLE;
     if (this.open.rows >= (this.opts.blockRecords ?? this.opts.flushRecords ?? 5000)) {
       const t1 = performance.now();
       this.filled.push(this.open.close());
@@ -274,7 +300,6 @@ export class SessionHistory {
       this.markerTimer = undefined;
       void this.marker();
     }, this.opts.markerMs ?? 50);
-    return true;
   }
 
   private oneShot(fn: () => void, ms: number): NodeJS.Timeout {

@@ -75,8 +75,8 @@ class LastCanonical {
 const lastSource = new LastCanonical();
 const lastDestination = new LastCanonical();
 
-/** The client's address as its source postings hold it (canonical text). */
-export const sourceOf = (r: SessionRecord): string => lastSource.of(r.forward.src);
+/** The client's address as its source postings hold it (canonical text of `src`, a row's forward source). */
+export const sourceOf = (src: string): string => lastSource.of(src);
 
 /** The indexed fields by number (IndexSink's `field`), in indexEntries' order. */
 export const INDEXED_FIELDS: readonly IndexedField[] = ['tenant', 'service', 'application', 'router', 'path', 'reason', 'source', 'destination', 'port'];
@@ -93,21 +93,30 @@ export interface IndexSink {
 const PORT_TEXT: string[] = [];
 const portText = (port: number): string => (PORT_TEXT[port] ??= String(port));
 
-/** The (field, value) pairs a record is found by (empty values are not indexed), into `sink`. */
-export function indexEntries(r: SessionRecord, sink: IndexSink): void {
-  if (r.tenant !== '') sink.add(TENANT, r.tenant);
-  if (r.service !== '') sink.add(SERVICE, r.service);
-  if (r.application !== '') sink.add(APPLICATION, r.application);
-  if (r.ingressRouter !== '') sink.add(ROUTER, r.ingressRouter);
-  if (r.egressRouter !== '' && r.egressRouter !== r.ingressRouter) sink.add(ROUTER, r.egressRouter);
-  for (let i = 0; i < r.paths.length; i++) {
-    const p = r.paths[i]!;
-    if (p !== '' && r.paths.indexOf(p) === i) sink.add(PATH, p);
+/** What a record is found by but its client's address: a block's names entry (block.ts) holds it. */
+export interface IndexedNames extends Pick<SessionRecord, 'tenant' | 'service' | 'application' | 'ingressRouter' | 'egressRouter'> {
+  paths: readonly string[];
+  closeReason: string | undefined;
+  /** the server's address and port (the forward 5-tuple's destination) */
+  dst: string;
+  dstPort: number;
+}
+
+/** The (field, value) pairs a record of names `n` and client address `source` (sourceOf) is found by (empty values are not indexed), into `sink`. */
+export function indexEntries(n: IndexedNames, source: string, sink: IndexSink): void {
+  if (n.tenant !== '') sink.add(TENANT, n.tenant);
+  if (n.service !== '') sink.add(SERVICE, n.service);
+  if (n.application !== '') sink.add(APPLICATION, n.application);
+  if (n.ingressRouter !== '') sink.add(ROUTER, n.ingressRouter);
+  if (n.egressRouter !== '' && n.egressRouter !== n.ingressRouter) sink.add(ROUTER, n.egressRouter);
+  for (let i = 0; i < n.paths.length; i++) {
+    const p = n.paths[i]!;
+    if (p !== '' && n.paths.indexOf(p) === i) sink.add(PATH, p);
   }
-  if (r.closeReason !== undefined) sink.add(REASON, r.closeReason);
-  sink.add(SOURCE, sourceOf(r));
-  sink.add(DESTINATION, lastDestination.of(r.forward.dst));
-  sink.add(PORT, portText(r.forward.dstPort));
+  if (n.closeReason !== undefined) sink.add(REASON, n.closeReason);
+  sink.add(SOURCE, source);
+  sink.add(DESTINATION, lastDestination.of(n.dst));
+  sink.add(PORT, portText(n.dstPort));
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

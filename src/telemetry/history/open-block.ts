@@ -12,10 +12,11 @@
  * A block holds the records of one block's worth of puts: sorted within itself (before: a write's records
  * were sorted as one, then cut into blocks).
  */
-import type { SessionRecord } from '../record.js';
+import type { PlainRow } from '../open-sessions.js';
+import type { CloseReason, SessionRecord } from '../record.js';
 import { BlockWriter } from './block.js';
 import { filterOf } from './id-index.js';
-import { INDEXED_FIELDS, SOURCE, indexEntries, minuteOf, postingPrefix, postingSuffix, sourceOf, type IndexSink } from './keys.js';
+import { INDEXED_FIELDS, SOURCE, indexEntries, minuteOf, postingPrefix, postingSuffix, sourceOf, type IndexSink, type IndexedNames } from './keys.js';
 
 export interface ClosedBlock {
   block: Uint8Array;
@@ -40,9 +41,19 @@ export class OpenBlock {
 
   /** `idWords` at `idAt`: the id's 4 words, when known (BlockWriter.add) */
   add(r: SessionRecord, idWords?: Uint32Array, idAt = 0): void {
-    const row = this.writer.add(r, idWords, idAt);
-    this.ends.push(r.endMs);
-    this.postings.row(minuteOf(r.endMs), row, this.writer.entry, r);
+    this.added(this.writer.add(r, idWords, idAt), r.endMs);
+  }
+
+  /** A plain session's end from its slot's words (BlockWriter.addPlain): the row and postings add() makes of its end record. */
+  addPlain(words: Uint32Array, p: PlainRow, endMs: number, reason: CloseReason): void {
+    this.added(this.writer.addPlain(words, p, endMs, reason), endMs);
+  }
+
+  private added(row: number, endMs: number): void {
+    const w = this.writer;
+    const entry = w.entry;
+    this.ends.push(endMs);
+    this.postings.row(minuteOf(endMs), row, entry, w.entryNames(entry), sourceOf(w.source));
   }
 
   /** The block of the rows added (at least one), and this one empty again. */
@@ -115,8 +126,8 @@ export class BlockPostings {
   private source: string | undefined;
   private sourceRuns: number[] = [];
 
-  /** Row `row` of record `r`, names entry `entry` (BlockWriter.entry), ended in `minute`. */
-  row(minute: number, row: number, entry: number, r: SessionRecord): void {
+  /** Row `row` of names entry `entry` (BlockWriter.entry: its `names`) and client address `source` (sourceOf), ended in `minute`. */
+  row(minute: number, row: number, entry: number, names: IndexedNames, source: string): void {
     if (minute !== this.minute || this.current === undefined) this.toMinute(minute);
     const m = this.current!;
     if (entry === this.entry) extend(this.entryRuns, row);
@@ -126,7 +137,7 @@ export class BlockPostings {
         m.entries[entry] = runs = [row, row];
         m.came.push(entry);
         let p = this.entryPostings[entry];
-        if (p === undefined) indexEntries(r, (this.entryPostings[entry] = p = new EntryPostings()));
+        if (p === undefined) indexEntries(names, source, (this.entryPostings[entry] = p = new EntryPostings()));
         for (const f of p.fields) {
           if ((m.seen & (1 << f)) === 0) {
             m.seen |= 1 << f;
@@ -137,7 +148,6 @@ export class BlockPostings {
       this.entry = entry;
       this.entryRuns = runs;
     }
-    const source = sourceOf(r);
     if (source === this.source) extend(this.sourceRuns, row);
     else {
       const values = m.values[SOURCE]!;

@@ -4,6 +4,8 @@
  * offer(record) -> tenant filter -> bounded queue (full: the record is dropped and counted; offer never
  * waits) -> every `flushMs` (or at once when a message's worth is queued) the queue is encoded into
  * messages of at most the path MTU and sent.
+ * Path MTU (UDP): `pathMtu` when given; else the connected socket's (IP_MTU, read when the native socket opens); else
+ * (node's dgram, or the read failed) 1500, or LOOPBACK_MTU toward a loopback address, counted as assumed (pathMtuAssumed).
  * UDP (§10.3): a connected socket (native/udp-send.c: a flush's messages in one sendmmsg; node's dgram without the
  * addon); at a path MTU (not loopback's) with UDP GSO: every message of a send but the last padded to the largest size
  * (padMessage), so that runs of them go as one GSO entry each (the socket refusing GSO: plain sends from then on, counted);
@@ -29,8 +31,10 @@ export type CollectorStatus = 'unknown' | 'up' | 'down';
 export interface ExporterOptions {
   collector: CollectorConfig;
   observationDomainId: number;
-  /** path MTU toward the collector; default LOOPBACK_MTU for a loopback address, else 1500 (UDP messages are sized to it) */
+  /** path MTU toward the collector (UDP messages are sized to it); default the connected socket's (see the top) */
   pathMtu?: number;
+  /** ms since the epoch: export times and the timers' bookkeeping (template refresh, probes, stalls); default Date.now */
+  now?: () => number;
   /** records waiting to be sent at most; default 10000 */
   queueLimit?: number;
   /** default 100 */
@@ -72,11 +76,15 @@ export interface ExporterCounters {
   /** UDP: 1 when the socket refused GSO (no checksum offload on the way out, IPsec, a segment over the route's MTU, an
    *  older kernel): one datagram per sendmmsg entry since */
   gsoRefused: number;
+  /** UDP: the path MTU the messages are sized to (0 for TCP) */
+  pathMtu: number;
+  /** UDP: 1 when it is assumed (1500, or loopback's), not given nor read from the socket (node's dgram, or IP_MTU failed) */
+  pathMtuAssumed: number;
 }
 
 const UDP_HEADERS = { 4: 28, 6: 48 } as const;
-/** a UDP GSO send's bytes at most (native/udp-send.c GSO_MAX_BYTES) */
-const GSO_MAX_BYTES = 65_507;
+/** the path MTU assumed toward a collector not on loopback when the socket does not tell it */
+const ASSUMED_MTU = 1500;
 /**
  * A collector on 127.0.0.0/8 or ::1 is reached over `lo`, whose MTU (65536) is above the largest IP packet:
  * messages of up to 65507 bytes (IPv4; 65487 over IPv6), one send for some 200 session records instead of 8 (the send was about
@@ -94,14 +102,15 @@ const CONNECT_TIMEOUT_MS = 5_000;
 
 export class IpfixExporter {
   readonly collector: CollectorConfig;
-  private readonly writer: IpfixMessageWriter;
+  private writer: IpfixMessageWriter;
+  private readonly now: () => number;
   private readonly queueLimit: number;
   private readonly flushMs: number;
   private readonly tenants: ReadonlySet<string>;
   private queue: SessionRecord[] = [];
   /** live sessions: the last interim record this collector got of each (time and totals) */
   private readonly lastInterim = new Map<string, { endMs: number; packets: PerDirection; bytes: PerDirection }>();
-  private readonly c = { queued: 0, exported: 0, dropped: 0, filtered: 0, dataRecords: 0, messages: 0, bytes: 0, templateSends: 0, errors: 0, connects: 0, gsoMessages: 0, gsoRefused: 0 };
+  private readonly c = { queued: 0, exported: 0, dropped: 0, filtered: 0, dataRecords: 0, messages: 0, bytes: 0, templateSends: 0, errors: 0, connects: 0, gsoMessages: 0, gsoRefused: 0, pathMtu: 0, pathMtuAssumed: 0 };
   private statusNow: CollectorStatus = 'unknown';
   /** the next flush: flushMs while anything waits (records, a probe of a down collector, a blocked TCP socket), else at the
    *  next UDP template refresh (§8.4), else none (an idle collector never wakes the records thread) */
@@ -138,16 +147,37 @@ export class IpfixExporter {
 
   constructor(private readonly opts: ExporterOptions) {
     this.collector = opts.collector;
-    const family = isIPv6(opts.collector.address) ? 6 : 4;
-    const mtu = opts.pathMtu ?? (isLoopback(opts.collector.address) ? LOOPBACK_MTU : 1500);
-    const maxMessageBytes = opts.collector.transport === 'udp' ? mtu - UDP_HEADERS[family] : 65535;
-    this.writer = new IpfixMessageWriter({ observationDomainId: opts.observationDomainId, maxMessageBytes });
-    // two messages must fit one GSO send (64 KB) for a run to be worth padding
-    this.gsoSegment = opts.collector.transport === 'udp' && 2 * this.writer.maxMessageBytes <= GSO_MAX_BYTES ? this.writer.maxMessageBytes : 0;
+    this.now = opts.now ?? Date.now;
+    const udp = opts.collector.transport === 'udp';
+    // UDP: sized again when the native socket tells its path MTU (nativeReady)
+    const mtu = opts.pathMtu ?? (isLoopback(opts.collector.address) ? LOOPBACK_MTU : ASSUMED_MTU);
+    this.writer = this.writerFor(udp ? mtu : 0);
+    this.gsoSegment = 0;
+    if (udp) this.sizeTo(mtu, opts.pathMtu === undefined);
     this.queueLimit = opts.queueLimit ?? 10_000;
     this.flushMs = opts.flushMs ?? 100;
     this.tenants = new Set(opts.collector.tenants);
     this.reconnectMs = opts.reconnectMinMs ?? 1000;
+  }
+
+  /** A writer for messages within `mtu` (UDP; 0: TCP, up to 65535 bytes). */
+  private writerFor(mtu: number): IpfixMessageWriter {
+    const maxMessageBytes = mtu > 0 ? mtu - UDP_HEADERS[isIPv6(this.collector.address) ? 6 : 4] : 65535;
+    return new IpfixMessageWriter({ observationDomainId: this.opts.observationDomainId, maxMessageBytes });
+  }
+
+  /** UDP: messages (and GSO segments) sized to `mtu` from now on (nothing may be in the writer). */
+  private sizeTo(mtu: number, assumed: boolean): void {
+    if (mtu !== this.c.pathMtu && this.c.pathMtu !== 0) {
+      const sequence = this.writer.sequence;
+      this.writer = this.writerFor(mtu);
+      this.writer.sequence = sequence;
+    }
+    this.c.pathMtu = mtu;
+    this.c.pathMtuAssumed = assumed ? 1 : 0;
+    // two messages must fit one GSO send for a run to be worth padding (and only the native socket sends GSO)
+    const gsoMax = nativeUdp()?.UDP_GSO_MAX_BYTES ?? 0;
+    this.gsoSegment = this.c.gsoRefused === 0 && 2 * this.writer.maxMessageBytes <= gsoMax ? this.writer.maxMessageBytes : 0;
   }
 
   /** Opens the transport and starts sending. */
@@ -182,7 +212,7 @@ export class IpfixExporter {
     if (this.collector.transport === 'udp') {
       if (waiting || !this.udpReady) return this.arm(this.flushMs, true);
       const refreshAt = this.lastTemplateMs + (this.opts.templateRefreshS ?? 60) * 1000;
-      this.arm(Math.max(this.flushMs, refreshAt - Date.now()), false);
+      this.arm(Math.max(this.flushMs, refreshAt - this.now()), false);
     } else if (waiting || (this.tcp !== undefined && !this.tcpWritable)) {
       this.arm(this.flushMs, true);
     }
@@ -224,12 +254,12 @@ export class IpfixExporter {
    * they take their records instead: TCP, a tenant filter, not yet sending, a collector down (records wait in the queue).
    */
   offerPlain(flows: PlainFlowsFn, slots: Uint32Array, shapes: Uint8Array, list: Float64Array, count: number): boolean {
-    if (this.closed || this.collector.transport !== 'udp' || this.tenants.size > 0 || !this.udpReady || this.statusNow === 'down' ||
-      this.writer.maxStringBytes !== MAX_STRING_BYTES) return false;
+    if (this.closed || this.collector.transport !== 'udp' || this.tenants.size > 0 || !this.udpReady || (this.native !== undefined && this.native.handle === undefined) ||
+      this.statusNow === 'down' || this.writer.maxStringBytes !== MAX_STRING_BYTES) return false;
     if (this.queue.length > 0) this.flush(false); // in order: the queue's records into the open message first
     if (this.queue.length > 0) return false;
     const out = this.plainOut;
-    this.writer.plain(flows, slots, shapes, list, count, Math.floor(Date.now() / 1000), out);
+    this.writer.plain(flows, slots, shapes, list, count, Math.floor(this.now() / 1000), out);
     this.c.queued += count;
     if (out.length > 0) {
       // as a flush's messages: sent after any the socket could not take yet
@@ -335,7 +365,7 @@ export class IpfixExporter {
 
   private flushUdp(all: boolean): void {
     if (!this.udpReady || !this.nativeReady()) return;
-    const now = Date.now();
+    const now = this.now();
     if (this.statusNow === 'down') {
       // a refusing collector gets only template messages as probes; records wait in the queue
       const upAfterMs = this.opts.upAfterMs ?? 3000;
@@ -383,11 +413,25 @@ export class IpfixExporter {
         this.sendError(e instanceof Error ? e : new Error(String(e)));
         return false;
       }
+      if (this.opts.pathMtu === undefined) this.readPathMtu(n.fns.udpPathMtu(n.handle));
     }
     this.sentUnchecked = false;
     const err = n.fns.udpPendingError(n.handle);
     if (err !== 0) this.sendError(udpError(err, where));
     return true;
+  }
+
+  /**
+   * The socket's path MTU (or -errno): messages sized to it (at most LOOPBACK_MTU: lo's 65536 is above the largest IP
+   * packet); one the template set does not fit (an MTU under some 700 bytes) or a failed read keeps the assumed one.
+   */
+  private readPathMtu(mtu: number): void {
+    if (mtu <= 0) return;
+    try {
+      this.sizeTo(Math.min(mtu, LOOPBACK_MTU), false);
+    } catch {
+      // SVR_ERR_TELEMETRY_OPTIONS: the template set would not fit a message; sent at the assumed size (fragmented)
+    }
   }
 
   /** Sends messages in order: each counted when sent, or its records dropped and the collector down; its buffer given back. */
@@ -471,7 +515,7 @@ export class IpfixExporter {
 
   private sendError(e: Error): void {
     this.c.errors++;
-    this.lastErrorMs = Date.now();
+    this.lastErrorMs = this.now();
     this.setStatus('down', `${this.collector.address}:${this.collector.port}/udp: ${e.message}`);
   }
 
@@ -492,7 +536,7 @@ export class IpfixExporter {
       this.setStatus('up', `connected to ${this.collector.address}:${this.collector.port}/tcp`);
       // §8: templates first on every new transport session; sequence numbers restart with it (§3.1)
       this.writer.sequence = 0;
-      this.writeTcp({ bytes: this.writer.templates(Math.floor(Date.now() / 1000)), dataRecords: 0, records: 0 });
+      this.writeTcp({ bytes: this.writer.templates(Math.floor(this.now() / 1000)), dataRecords: 0, records: 0 });
       this.c.templateSends++;
       this.flush();
     });
@@ -520,12 +564,12 @@ export class IpfixExporter {
     if (this.tcp === undefined) return;
     if (!this.tcpWritable) {
       // still connecting: CONNECT_TIMEOUT_MS decides (a stall counts from a write the socket did not take)
-      if (!this.tcp.connecting && Date.now() - this.blockedSinceMs >= STALL_MS) this.setStatus('down', `${this.collector.address}:${this.collector.port}/tcp: the collector has not read for ${STALL_MS / 1000} s`);
+      if (!this.tcp.connecting && this.now() - this.blockedSinceMs >= STALL_MS) this.setStatus('down', `${this.collector.address}:${this.collector.port}/tcp: the collector has not read for ${STALL_MS / 1000} s`);
       return;
     }
     while (this.tcpWritable && this.queue.length > 0) {
       const batch = this.queue.splice(0, TCP_CHUNK);
-      for (const m of this.writer.encode(batch, Math.floor(Date.now() / 1000))) this.writeTcp(m);
+      for (const m of this.writer.encode(batch, Math.floor(this.now() / 1000))) this.writeTcp(m);
     }
   }
 
@@ -538,7 +582,7 @@ export class IpfixExporter {
     // counted when the socket accepts the bytes: a connection that breaks later loses what it buffered
     if (!sock.write(m.bytes) && this.tcpWritable) {
       this.tcpWritable = false;
-      this.blockedSinceMs = Date.now();
+      this.blockedSinceMs = this.now();
     }
     this.count(m);
   }

@@ -24,6 +24,10 @@ export interface NativeUdp {
   udpSendMany(h: UdpHandle, messages: readonly Uint8Array[], count: number, status: Int32Array, segment?: number): number;
   /** an error the socket reported since (ICMP unreachable for an earlier message), cleared; 0 none */
   udpPendingError(h: UdpHandle): number;
+  /** the connected route's path MTU (IP_MTU, IPV6_MTU: the device's, or lower as path MTU discovery found), or -errno */
+  udpPathMtu(h: UdpHandle): number;
+  /** a GSO send's bytes at most (an IPv4 packet's 16-bit length less the IPv4 and UDP headers) */
+  readonly UDP_GSO_MAX_BYTES: number;
   udpClose(h: UdpHandle): void;
 }
 
@@ -33,7 +37,7 @@ let loaded: NativeUdp | null | undefined;
 export function nativeUdp(): NativeUdp | undefined {
   if (loaded === undefined) {
     const a = tryLoadAddon();
-    loaded = a instanceof Error || typeof a['udpSendMany'] !== 'function' ? null : (a as unknown as NativeUdp);
+    loaded = a instanceof Error || typeof a['udpPathMtu'] !== 'function' ? null : (a as unknown as NativeUdp);
   }
   return loaded ?? undefined;
 }

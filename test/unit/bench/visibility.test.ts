@@ -3,7 +3,7 @@
  * reports them (a real records thread names itself and is found by name in /proc), CPU seconds turned into µs
  * per session above the idle rate, the round of the median ratio (broken rounds only when all broke), and the
  * table of a round's accounts side by side; the machine's work outside the routers (the bench's ended children, the
- * namespaces' processes, the kernel's threads, steal) apart from the rest.
+ * namespaces' processes, the kernel's threads, steal) apart from the rest; the runs' order and their warm-ups.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { childrenCpuSeconds, groupCpuDelta, machineGroupSeconds, threadCpu, threadGroups, V8_PLATFORM_THREADS } from '../../../bench/cpu.js';
-import { costRows, cpuAccount, medianRound, perSession, recordsWitness, routersCpu, sessionThreadRows, usePerSession, type RunCpu, type SchedSnapshot, type VisibilityRun } from '../../../bench/visibility.js';
+import { costRows, cpuAccount, medianRound, perSession, recordsWitness, routersCpu, sessionThreadRows, usePerSession, visibilityRuns, type RunCpu, type SchedSnapshot, type VisibilityRun } from '../../../bench/visibility.js';
 import { defaultTelemetry } from '../../../src/model/read-telemetry.js';
 import { historyDirOf, RECORDS_THREAD_NAME, RecordsThread } from '../../../src/telemetry/records-thread.js';
 
@@ -41,6 +41,13 @@ test('a node\'s records thread is found by its name in /proc and counts as the r
     await records.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the runs: off first in odd rounds, on first in even ones; a warm-up after every reload that toggled records, not once per side', () => {
+  const runs = visibilityRuns(4);
+  assert.equal(runs.map((r) => `${r.round}${r.recordsOn ? 'on' : 'off'}${r.warmUp ? '+warm' : ''}`),
+    ['0off+warm', '0on+warm', '1on', '1off+warm', '2off', '2on+warm', '3on', '3off+warm']);
+  assert.is(visibilityRuns(7).filter((r) => r.warmUp).length, 8, 'the first run and one toggle a round');
 });
 
 test('µs per session above the idle rate: the idle rate times the window is taken off each account', () => {

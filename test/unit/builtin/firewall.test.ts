@@ -10,7 +10,7 @@ import firewall from '../../../src/plugins/builtin/firewall/index.js';
 import { TCP_OK, TCP_OUT_OF_WINDOW, TcpTracker } from '../../../src/plugins/builtin/firewall/tcp-track.js';
 import type { MemorySegment } from '../../../src/io/memory/segment.js';
 import { prng } from '../../support/prng.js';
-import { sleep, until, waitFor } from '../../support/config.js';
+import { until, waitFor } from '../../support/config.js';
 import { HEAP_BUDGET, builtin, builtinLab, settle } from './lab.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -18,15 +18,33 @@ const CLIENT = parseAddress('198.18.1.10')!.bytes;
 const SERVER = parseAddress('198.18.3.20')!.bytes;
 const FW = 'plugin.builtin.firewall.';
 
+type Segment = { from: string; srcPort: number; seq: number; ack: number; flags: number; len: number; first: number; order: number };
+/** the order segments were seen in, over every LAN observed */
+let seen = 0;
+
 /** TCP segments seen on a LAN segment, parsed: who sent them, seq, flags and payload length. */
-function tcpLog(lan: MemorySegment): { from: string; srcPort: number; seq: number; ack: number; flags: number; len: number; first: number }[] {
-  const out: { from: string; srcPort: number; seq: number; ack: number; flags: number; len: number; first: number }[] = [];
+function tcpLog(lan: MemorySegment): Segment[] {
+  const out: Segment[] = [];
   const pi = new PacketInfo();
   lan.observe((p, from) => {
     if (parsePacket(p, 0, p.length, pi) !== 0 || pi.protocol !== PROTO_TCP) return;
-    out.push({ from, srcPort: pi.srcPort, seq: readU32(p, pi.l4 + 4), ack: readU32(p, pi.l4 + 8), flags: pi.tcpFlags, len: pi.end - pi.payload, first: p[pi.payload] ?? -1 });
+    out.push({ from, srcPort: pi.srcPort, seq: readU32(p, pi.l4 + 4), ack: readU32(p, pi.l4 + 8), flags: pi.tcpFlags, len: pi.end - pi.payload, first: p[pi.payload] ?? -1, order: seen++ });
   });
   return out;
+}
+
+/** Segments of `sent` that never came out of the router onto the other LAN (`forwarded`), as `seq/ack/flags/len`. */
+function notForwarded(sent: readonly Segment[], forwarded: readonly Segment[]): string[] {
+  const key = (x: Segment) => `${x.seq}/${x.ack}/${x.flags}/${x.len}`;
+  const out = new Map<string, number>();
+  for (const x of forwarded) out.set(key(x), (out.get(key(x)) ?? 0) + 1);
+  const missing: string[] = [];
+  for (const x of sent) {
+    const n = out.get(key(x)) ?? 0;
+    if (n === 0) missing.push(key(x));
+    else out.set(key(x), n - 1);
+  }
+  return missing;
 }
 
 /** Client -> server transfer of `up` bytes and server -> client of `down` bytes on source port `port`. */
@@ -52,13 +70,19 @@ async function transfer(lab: ReturnType<typeof builtinLab>, port: number, up: Ui
   return { serverGot, clientGot: sha(received) };
 }
 
-test('strict: a real 1 MB-each-way transfer completes with no false drops, while an out-of-window segment and a SYN+FIN segment injected into it are dropped and counted; a segment after FIN-complete is dropped (after-close)', async () => {
+// What the counters total includes the hosts' own load: the simulated TCP's 200 ms RTO fires on a loaded machine while ACKs
+// wait in the event loop, and after close such a retransmission reaches a host that has closed: it answers RST, and the
+// next stray segment is after-close (25 runs with a CPU hog on the test's core: after-close 2, or 0 for a late segment sent
+// before the firewall saw FIN-complete, in 10). Drops are asserted as what crossed r1: every segment either host sent
+// until both FINs were acknowledged came out on the other side.
+test('strict: a real 1 MB-each-way transfer completes with no false drops (every segment either host sent until FIN-complete crossed r1), while an out-of-window segment and a SYN+FIN segment injected into it are dropped and counted; a segment after FIN-complete is dropped (after-close)', async () => {
   const lab = builtinLab();
   try {
     assert.equal(await lab.r1.applyPlugins([builtin('firewall', { 'tcp-state': 'strict' })], { services: { web: ['builtin.firewall/tcp-state'] } }), []);
     const atClient = tcpLog(lab.clientLan);
     const atServer = tcpLog(lab.serverLan);
     const fromClient = () => atClient.filter((s) => !s.from.endsWith('gateway') && s.srcPort === 45000);
+    const fromServer = () => atServer.filter((s) => !s.from.endsWith('gateway') && s.srcPort === 80);
     const up = randomBytes(1 << 20);
     const down = randomBytes(1 << 20);
     const injected: number[] = [];
@@ -72,22 +96,33 @@ test('strict: a real 1 MB-each-way transfer completes with no false drops, while
     });
     assert.is(r.serverGot, sha(up), 'the server got the client bytes intact');
     assert.is(r.clientGot, sha(down), 'the client got the server bytes intact');
+    // FIN-complete: the client's ACK of the server's FIN crossed r1 (the firewall has seen both FINs acknowledged)
+    const serverFin = fromServer().find((s) => (s.flags & (TCP_FIN | TCP_SYN)) === TCP_FIN)!;
+    const finAck = (serverFin.seq + serverFin.len + 1) >>> 0;
+    await waitFor('the client\'s ACK of the server\'s FIN past r1', () => atServer.some((s) => s.from.endsWith('gateway') && (s.flags & TCP_ACK) !== 0 && s.ack === finAck));
+    const complete = fromClient().find((s) => (s.flags & TCP_ACK) !== 0 && s.ack === finAck)!.order;
+    const isInjected = (s: Segment) => injected.includes(s.seq) || (s.flags & (TCP_SYN | TCP_FIN)) === (TCP_SYN | TCP_FIN);
+    const hostsSent = (log: Segment[]) => log.filter((s) => s.order <= complete && !isInjected(s));
+    const missing = () => [
+      ...notForwarded(hostsSent(fromClient()), atServer.filter((s) => s.from.endsWith('gateway'))).map((k) => `client ${k}`),
+      ...notForwarded(hostsSent(fromServer()), atClient.filter((s) => s.from.endsWith('gateway'))).map((k) => `server ${k}`),
+    ];
+    await waitFor(() => `every segment either host sent until FIN-complete out of r1 on the other LAN; not (seq/ack/flags/len): ${missing().join(', ')}`, () => missing().length === 0);
     let c = lab.r1.counters();
-    assert.is(c[`${FW}out-of-window`], 1, 'exactly the injected segment was out of window (no false drops)');
+    assert.is(c[`${FW}out-of-window`], 1, 'exactly the injected segment was out of window');
     assert.is(c[`${FW}invalid-flags`], 1, 'SYN+FIN is invalid');
     assert.is(c[`${FW}invalid-state`], 0);
-    assert.is(c[`${FW}after-close`], 0);
     assert.ok(c[`${FW}tcp-packets`]! > 1000, 'every segment of the transfer was checked');
-    assert.ok(!atServer.some((s) => s.from.endsWith('gateway') && (injected.includes(s.seq) || (s.flags & (TCP_SYN | TCP_FIN)) === (TCP_SYN | TCP_FIN))), 'the server never saw either');
+    assert.ok(!atServer.some((s) => s.from.endsWith('gateway') && isInjected(s)), 'the server never saw either');
     // both FINs acknowledged: new data on the old connection is after-close
-    assert.ok(await until(async () => (await lab.r1.sessions())[0]?.state === 'closing'));
-    await sleep(20);
+    const before = c[`${FW}after-close`]!;
     const fin = fromClient().find((s) => (s.flags & (TCP_FIN | TCP_SYN)) === TCP_FIN)!;
     const late = (fin.seq + fin.len + 1) >>> 0;
     lab.clients[0]!.transmit(buildTcp({ src: CLIENT, dst: SERVER, srcPort: 45000, dstPort: 80, seq: late, ack: fin.ack + 1, flags: TCP_ACK | TCP_PSH, payload: new Uint8Array(10).fill(0x5a) }));
     await settle();
     c = lab.r1.counters();
-    assert.is(c[`${FW}after-close`], 1);
+    // the hosts' own stray segments after close (a retransmission answered by RST, above) may count here too
+    assert.ok(c[`${FW}after-close`]! - before >= 1, `the late segment is after-close (${before} before, ${c[`${FW}after-close`]} after)`);
     assert.not.ok(atServer.some((s) => s.from.endsWith('gateway') && s.seq === late && s.len === 10), 'the late segment did not reach the server');
   } finally {
     await lab.close();

@@ -9,7 +9,8 @@
  * B does not forward, so a datagram reaches B's TUN only through the ingress rule: 2,000 datagrams written one
  * by one must arrive in order, checksums valid, with the TTL the forwarding would have given them (64, -1 in A's
  * forwarding, -1 in B's rule). Without the rule none arrive; after stop() the table is gone; a table left by a
- * node killed (its TUN gone) is replaced at the next start.
+ * node killed (its TUN gone) is replaced at the next start. The packet ring (SVR_WAN_RX_RING): with B forwarding, every
+ * datagram comes from the reader's ring once (the rule drops them before B's routing), with the same bytes.
  */
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -53,11 +54,12 @@ interface Received {
   idNotIndex: number;
   ttlMin: number;
   ttlMax: number;
+  device: { rxPackets: number; rxRing: number };
 }
 
 /** B reads svrtu-in (its waypoint routed there), `between` runs once it is up, then A sends COUNT datagrams written alone. */
-async function exchange(a: string, b: string, between: () => Promise<void>, ms = 20_000): Promise<{ sha256: string; got: Received }> {
-  const recv = runNodeHelper(HELPER, b, 'recv', { name: 'svrtu-in', route: `${WAYPOINT}/32`, count: COUNT, ms });
+async function exchange(a: string, b: string, between: () => Promise<void>, ms = 20_000, ring = false): Promise<{ sha256: string; got: Received }> {
+  const recv = runNodeHelper(HELPER, b, 'recv', { name: 'svrtu-in', route: `${WAYPOINT}/32`, count: COUNT, ms, ...(ring ? { ring: WAYPOINT } : {}) });
   await waitFor('route into svrtu-in', () => run('ip', '-n', b, 'route', 'show', `${WAYPOINT}/32`).includes('svrtu-in'), 10_000);
   await between();
   const sent = (await runNodeHelper(HELPER, a, 'send', { name: 'svrtu-out', count: COUNT, size: 1400, batch: 64, alternate: true })).result as { sha256: string };
@@ -106,6 +108,23 @@ test('with the ingress rule every datagram reaches the TUN in order, TTL lowered
     await rx!.stop();
     await rx!.stop();
     assert.not.ok(tables(b).includes(tableName('svrtu-in')), 'no table after stop()');
+  }));
+});
+
+test('the packet ring: every datagram once, from the ring, in order, TTL lowered as forwarding does', async () => {
+  await inNetns('wrx', (a) => inNetns('wrx', async (b) => {
+    link(a, b);
+    run('ip', 'netns', 'exec', b, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'); // the kernel would forward them too
+    const { sha256, got } = await exchange(a, b, async () => {}, 3_000, true); // reads for 3 s: a duplicate would show
+    assert.is(got.datagrams, COUNT, 'datagrams through the ring');
+    assert.is(got.device.rxRing, COUNT, 'all from the ring');
+    assert.is(got.device.rxPackets, COUNT, 'none also forwarded into the TUN');
+    assert.is(got.sha256, sha256, 'the payloads, in order');
+    assert.is(got.badIpChecksum + got.badUdpChecksum, 0, 'checksums');
+    assert.is(got.idNotIndex, 0, 'IPv4 ids as sent');
+    assert.is(got.ttlMin, 62, 'TTL 64, -1 in A, -1 by the ring reader');
+    assert.is(got.ttlMax, 62);
+    assert.match(tables(b), tableName('svrtu-in'));
   }));
 });
 

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OpenBlock, unionRuns } from '../../../src/telemetry/history/open-block.js';
-import { INDEXED_FIELDS, decodeRuns, encodeRuns, indexEntries, minuteOf, postingPrefix, postingSuffix } from '../../../src/telemetry/history/keys.js';
+import { INDEXED_FIELDS, canonicalAddress, decodeRuns, encodeRuns, indexEntries, minuteOf, postingPrefix, postingSuffix } from '../../../src/telemetry/history/keys.js';
 import type { SessionRecord } from '../../../src/telemetry/record.js';
 import { T0, makeRecord } from './records.js';
 
@@ -21,7 +21,7 @@ function reference(records: readonly SessionRecord[], seq: number): [string, num
     let m = minutes.get(minute);
     if (m === undefined) minutes.set(minute, (m = { fields: [], values: INDEXED_FIELDS.map(() => new Map<string, number[]>()) }));
     const mm = m;
-    indexEntries(r, {
+    indexEntries({ ...r, closeReason: r.closeReason, dst: r.forward.dst, dstPort: r.forward.dstPort }, canonicalAddress(r.forward.src), {
       add(field: number, value: string): void {
         const values = mm.values[field]!;
         if (values.size === 0) mm.fields.push(field);

@@ -3,14 +3,16 @@
  * one sendmmsg, in order, each with its status; an ICMP port unreachable for an earlier message refuses the next one,
  * also when sendmmsg consumed the error without returning it; and the exporter's burst at a path MTU of 1500 sent and counted within the turn that flushes it
  * (with one libuv send per message, they were counted in callbacks on later turns), as UDP GSO sends: every message but
- * the last of a send padded to 1,472 bytes, each arriving as its own datagram.
+ * the last of a send padded to 1,472 bytes, each arriving as its own datagram. Without a path MTU given, the exporter
+ * sizes its messages to the connected socket's (IP_MTU) and stamps them with the clock it is given.
  */
 import * as assert from 'uvu/assert';
 import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { IpfixExporter } from '../../../src/telemetry/ipfix/exporter.js';
 import { nativeUdp, udpError, UDP_ERROR_CONSUMED, type UdpHandle } from '../../../src/telemetry/ipfix/udp-send.js';
 import { makeRecord } from './records.js';
-import { until } from '../../support/config.js';
+import { until, waitFor } from '../../support/config.js';
 import { requires } from '../../support/prerequisites.js';
 
 const test = requires(import.meta.url); // the addon (skipped without it)
@@ -87,6 +89,30 @@ test('udpSendMany with a segment: a run of messages of that size and the one aft
     assert.is(plain[sizes.length + 1], -1, 'without a segment: no GSO, the status past count + 1 untouched');
   } finally {
     n.udpClose(h);
+    s.sock.close();
+  }
+});
+
+test('the path MTU is the connected socket\'s: lo\'s from udpPathMtu; an exporter toward loopback sizes its messages to it (read, not assumed) and stamps them with its injected clock', async () => {
+  const { n, s, h } = await opened();
+  // lo's 65536, as the kernel gives it for a route: at most the largest IP packet
+  const lo = Math.min(Number(readFileSync('/sys/class/net/lo/mtu', 'utf8')), 65_535);
+  const pinned = 1_700_000_000_123;
+  const e = new IpfixExporter({
+    collector: { name: 'c', address: '127.0.0.1', port: s.sock.address().port, transport: 'udp', interimInterval: 60, tenants: [] },
+    observationDomainId: 1, now: () => pinned,
+  });
+  try {
+    assert.is(n.udpPathMtu(h), lo);
+    assert.is(n.UDP_GSO_MAX_BYTES, 65_507, 'an IPv4 packet less the IPv4 and UDP headers');
+    e.start();
+    assert.ok(e.offer(makeRecord(0)));
+    await waitFor('the first message at the sink', () => s.got.length > 0, 5000);
+    assert.equal([e.counters().pathMtu, e.counters().pathMtuAssumed], [lo, 0]);
+    assert.ok(s.got.every((m) => m.readUInt32BE(4) === Math.floor(pinned / 1000)), 'export time (RFC 7011 §3.1) from the clock');
+  } finally {
+    n.udpClose(h);
+    await e.close();
     s.sock.close();
   }
 });
