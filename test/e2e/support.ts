@@ -146,6 +146,11 @@ export interface Capture {
 }
 
 /** `tcpdump -i DEV -w FILE -U --immediate-mode -n -Z root` inside NS, resolved once it listens. */
+/** What tcpdump said on stop that it lost: "N packets dropped by kernel" (its buffer, when it was not scheduled in time). */
+export function droppedByCapture(stderr: string): number {
+  return Number(/(\d+) packets? dropped by kernel/.exec(stderr)?.[1] ?? 0);
+}
+
 export async function startCapture(ns: string, dev: string, file: string): Promise<Capture> {
   const child: ChildProcess = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', dev, '-w', file, '-U', '--immediate-mode', '-n', '-Z', 'root'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
