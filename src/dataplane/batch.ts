@@ -72,6 +72,9 @@ export class Batch {
   readonly path = new Int16Array(MAX_BATCH);
   /** the worker that owns the packet's session (steer -> handoff) */
   readonly owner = new Int16Array(MAX_BATCH);
+  /** the packet's number in its direction of its session, itself counted (session-lookup, when it finds the
+   *  session); 0: not counted there. The session's count may already hold later packets of the frame. */
+  readonly nth = new Uint32Array(MAX_BATCH);
   /** parsed headers, one reusable object per slot */
   readonly info: PacketInfo[] = [];
   /** parsed SVR metadata (valid when PF_HAS_META) */
@@ -115,6 +118,7 @@ export class Batch {
       this.flags[s] = 0;
       this.chain[s] = 0;
       this.path[s] = -1;
+      this.nth[s] = 0;
       this.count++;
       taken++;
     }

@@ -68,7 +68,7 @@ export class NativeMarksIn {
     if ((b.flags[s]! & UNUSUAL) !== 0 || (b.flags[s]! & PF_AUTH) === 0) return;
     if (pi.family !== 4 || pi.l4 - pi.l3 !== 20 || pi.fragment !== 0 || (pi.protocol !== PROTO_TCP && pi.protocol !== PROTO_UDP)) return;
     const forward = (b.flags[s]! & PF_REVERSE) === 0;
-    if (pi.protocol === PROTO_TCP && ((pi.tcpFlags & STATE_FLAGS) !== 0 || (f & SF_ESTABLISHED) === 0 || tcpNotWorthMark(t, r, forward, this.data))) return;
+    if (pi.protocol === PROTO_TCP && ((pi.tcpFlags & STATE_FLAGS) !== 0 || (f & SF_ESTABLISHED) === 0 || tcpNotWorthMark(t, r, forward, b.nth[s]!, this.data))) return;
     const p = b.path[s]!;
     const path = ctx.tables.paths[p];
     if (path === undefined || (path.hmac.mode !== 'regular' && path.hmac.mode !== 'time-based') || path.family !== 4 || path.peerBehindNat || path.outboundOnly) return;

@@ -16,15 +16,16 @@ import { MARK_OUT, ROLE_INGRESS, SF_CLOSING, SF_ENC_DECIDED, SF_ENC_ON, SF_FIN_F
 const STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST;
 
 /**
- * Whether a steady TCP segment (no SYN, FIN or RST) of row r, `data` bytes after its header, going `forward` or back,
- * is not worth a mark: its direction's first or second packet (the handshake's ACK, the first answer after the
- * SYN|ACK), or a segment without data after the other side's FIN (the ACK of a close). A short session (a request,
- * its answer and the close) never uses those marks, and under new sessions each one was dropped again by the next
- * session's removal or key insert; a flow that goes on is marked at its next segment (docs/performance.md, "Wave 24,
- * sus18").
+ * Whether a steady TCP segment (no SYN, FIN or RST) of row r, the `nth` packet of its direction (Batch.nth: counted
+ * when session-lookup found it, so not the session's count, which holds the frame's later packets already), `data`
+ * bytes after its header, going `forward` or back, is not worth a mark: its direction's first or second packet (the
+ * handshake's ACK, the first answer after the SYN|ACK), or a segment without data after the other side's FIN (the ACK
+ * of a close). A short session (a request, its answer and the close) never uses those marks, and under new sessions
+ * each one was dropped again by the next session's removal or key insert; a flow that goes on is marked at its next
+ * segment (docs/performance.md, "Wave 24, sus18" and "Wave 25, sus20").
  */
-export function tcpNotWorthMark(t: SessionTable, r: number, forward: boolean, data: number): boolean {
-  if ((forward ? t.pktsFwd[r]! : t.pktsRev[r]!) < 3) return true;
+export function tcpNotWorthMark(t: SessionTable, r: number, forward: boolean, nth: number, data: number): boolean {
+  if (nth < 3) return true;
   return data === 0 && (t.flags[r]! & (forward ? SF_FIN_REV : SF_FIN_FWD)) !== 0;
 }
 
@@ -64,7 +65,7 @@ export class NativeMarks {
     // TCP under the UDP transform: emit made it UDP (pi.protocol); its TCP flags are the segment's
     const transform = (f & SF_TRANSFORMED) !== 0;
     if (transform && (!this.transform || t.protocol[r] !== PROTO_TCP)) return;
-    if ((pi.protocol === PROTO_TCP || transform) && ((pi.tcpFlags & STATE_FLAGS) !== 0 || tcpNotWorthMark(t, r, t.role[r] === ROLE_INGRESS, this.data))) return;
+    if ((pi.protocol === PROTO_TCP || transform) && ((pi.tcpFlags & STATE_FLAGS) !== 0 || tcpNotWorthMark(t, r, t.role[r] === ROLE_INGRESS, b.nth[s]!, this.data))) return;
     if ((b.flags[s]! & (PF_HANDED | PF_REASSEMBLED)) !== 0 || (path.hmac.mode !== 'regular' && path.hmac.mode !== 'time-based') || path.family !== 4) return;
     if ((f & (SF_NEEDS_META | SF_REV_SIGNAL | SF_CLOSING)) !== 0 || t.natRelay[r] === 1) return;
     if (t.alt.get(r) !== undefined || t.chain[r] !== 0 || (t.syncing && !nf.syncAware)) return;

@@ -151,6 +151,7 @@ export class SessionLookupStage implements Stage {
         } else {
           accountPacket(ctx, r, forward, b.len[s]!, rt.now);
         }
+        b.nth[s] = forward ? t.pktsFwd[r]! : t.pktsRev[r]!;
         rt.next[s] = dispatchIndex(t.role[r]!, forward);
       } else if (fns.isFunction[b.ifIndex[s]!] === 1) {
         const id = fns.byReturnIf[b.ifIndex[s]!]!;

@@ -2,8 +2,9 @@
  * When a TCP flow gets its native marks (src/dataplane/native-mark.ts tcpNotWorthMark): from the third packet of its
  * direction on, and not for a segment without data after the other side's FIN. The sustained case's session (SYN,
  * SYN|ACK, ACK, a byte, FIN|ACK, ACK, RST: bench/session-cost-tcp.ts) through r1 -> r2 makes no mark on either router,
- * in svr-out (native-forward.ts) or svr-in (native-receive.ts); a flow that goes on is marked at its direction's third
- * packet and then goes native on both routers; after the client's FIN (a half close) the server's data is marked.
+ * in svr-out (native-forward.ts) or svr-in (native-receive.ts), also with the byte and the FIN in one frame; a flow
+ * that goes on is marked at its direction's third packet and then goes native on both routers; after the client's
+ * FIN (a half close) the server's data is marked.
  */
 import * as assert from 'uvu/assert';
 import { parseConfig } from '../../../src/model/validate.js';
@@ -52,13 +53,13 @@ function feed(n: Node, ifx: number, pkts: readonly Uint8Array[]): void {
   now += 1; // well within a lease (250 ms): a mark made stays
 }
 
-/** One segment from a LAN through `from` and `to` (up: client -> r1 -> r2 -> server); it arrives on the far LAN. */
-function through(from: Node, to: Node, pkt: Uint8Array): void {
-  feed(from, 0, [pkt]);
+/** Segments in one frame from a LAN through `from` and `to` (up: client -> r1 -> r2 -> server); they arrive on the far LAN. */
+function through(from: Node, to: Node, ...pkts: Uint8Array[]): void {
+  feed(from, 0, pkts);
   const wan = from.wan.take();
-  assert.is(wan.length, 1, 'sent on the WAN');
+  assert.is(wan.length, pkts.length, 'sent on the WAN');
   feed(to, 1, wan);
-  assert.is(to.lan.take().length, 1, 'delivered on the far LAN');
+  assert.is(to.lan.take().length, pkts.length, 'delivered on the far LAN');
 }
 
 /** The flow's three-way handshake: SYN up (client -> r1 -> r2), SYN|ACK down, ACK up. */
@@ -80,6 +81,15 @@ test('the sustained case\'s TCP session: no native mark on either router', () =>
   through(r1, r2, tcp(true, TCP_ACK, 101));
   through(r1, r2, tcp(true, TCP_RST, 101));
   assert.equal(made, { out: 0, in: 0 }, 'marks made by svr-out and svr-in of both routers');
+});
+
+test('the server\'s byte and FIN in one frame (as its kernel sends them): no mark for the byte on either router', () => {
+  const r1 = node('r1'), r2 = node('r2');
+  made.out = made.in = 0;
+  handshake(r1, r2);
+  through(r2, r1, tcp(false, TCP_PSH | TCP_ACK, 901, 1), tcp(false, TCP_FIN | TCP_ACK, 902));
+  through(r1, r2, tcp(true, TCP_ACK, 101), tcp(true, TCP_RST, 101));
+  assert.equal(made, { out: 0, in: 0 }, 'the byte is its direction\'s second packet, whatever the session counted with the FIN behind it');
 });
 
 test('a TCP flow that goes on: marked at the third packet of each direction, then native', () => {
