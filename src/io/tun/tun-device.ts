@@ -609,11 +609,6 @@ export class TunDevice {
   }
 
   /**
-   * How long the reader thread lets a busy queue gather before its next read (interrupt moderation,
-   * native/tun-gather.h), in µs, at most 1000; undefined: SVR_TUN_READ_GATHER_US's (300 by default). A queue the
-   * JS thread polls reads as packets come either way.
-   */
-  /**
    * The WAN receive from a packet ring (docs/tun-io.md "The WAN receive from a packet ring"): from now on the reader
    * also takes the IPv4 packets for `waypoint` arriving on the devices `ifindexes` (1-4 Ethernet devices) from an
    * AF_PACKET ring, TTL - 1 as the forwarding would give them; the caller then drops them at the devices' ingress
@@ -632,6 +627,11 @@ export class TunDevice {
     }
   }
 
+  /**
+   * How long the reader thread lets a busy queue gather before its next read (interrupt moderation,
+   * native/tun-gather.h), in µs, at most 1000; undefined: SVR_TUN_READ_GATHER_US's (300 by default). A queue the
+   * JS thread polls reads as packets come either way.
+   */
   setReadGather(us: number | undefined): void {
     this.#assertOpen('setReadGather');
     this.#readGatherUs = us === undefined ? -1 : Math.max(0, Math.min(1000, Math.round(us)));
