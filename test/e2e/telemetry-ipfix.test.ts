@@ -177,29 +177,35 @@ async function collectorNs(mtu = 1500): Promise<{ ns: string; dev: string; addre
   return { ns, dev, address: `192.0.2.${net + 2}`, remove };
 }
 
+/**
+ * `recs` exported over UDP to nfcapd in the collector namespace `c`, captured on its veth (which cuts the GSO sends
+ * itself, no UDP segmentation offload: the capture sees each datagram); nfcapd stopped: its log and the counters.
+ */
+async function exportThroughVeth(c: { dev: string; address: string }, port: number, file: string, recs: SessionRecord[], nf: { stop(signal: NodeJS.Signals): Promise<string> }): Promise<{ g: ReturnType<IpfixExporter['counters']>; log: string }> {
+  await exec('ethtool', ['-K', c.dev, 'tx-udp-segmentation', 'off']);
+  const cap = await captureLoopback(file, `udp port ${port}`, c.dev);
+  const ex = new IpfixExporter({ collector: { ...collector(port, 'udp'), address: c.address }, observationDomainId: DOMAIN });
+  try {
+    ex.start();
+    for (const r of recs) ex.offer(r);
+    await pollUntil('all records exported', 5000, async () => (ex.counters().exported === recs.length ? true : undefined));
+    await sleep(200);
+  } finally {
+    await ex.close();
+    await cap.stop('SIGINT');
+  }
+  await sleep(200);
+  return { g: ex.counters(), log: await nf.stop('SIGTERM') };
+}
+
 tcase('UDP to a collector behind a veth at MTU 1500: runs of messages as GSO sends padded to 1,472 bytes (counted); nfdump lists every session, no sequence error, nfcapd logs no error; tshark decodes the padded messages', async (dir) => {
     const c = await collectorNs();
     let nf: Awaited<ReturnType<typeof startNfcapd>> | undefined;
     try {
       const port = 4739;
       nf = await startNfcapd(join(dir, 'nf'), port, { ns: c.ns, address: c.address });
-      // the veth cuts the GSO sends itself (no UDP segmentation offload): the capture sees each datagram
-      await exec('ethtool', ['-K', c.dev, 'tx-udp-segmentation', 'off']);
-      const cap = await captureLoopback(join(dir, 'veth.pcap'), `udp port ${port}`, c.dev);
       const recs = records(300);
-      const ex = new IpfixExporter({ collector: { ...collector(port, 'udp'), address: c.address }, observationDomainId: DOMAIN });
-      try {
-        ex.start();
-        for (const r of recs) ex.offer(r);
-        await pollUntil('all records exported', 5000, async () => (ex.counters().exported === recs.length ? true : undefined));
-        await sleep(200);
-      } finally {
-        await ex.close();
-        await cap.stop('SIGINT');
-      }
-      await sleep(200);
-      const log = await nf.stop('SIGTERM');
-      const g = ex.counters();
+      const { g, log } = await exportThroughVeth(c, port, join(dir, 'veth.pcap'), recs, nf);
       assert.equal([g.dropped, g.errors, g.gsoRefused], [0, 0, 0], JSON.stringify(g));
       assert.ok(g.gsoMessages >= g.messages / 2, `${g.gsoMessages} of ${g.messages} messages as GSO segments`);
       assert.match(log, new RegExp(`Flows: ${g.dataRecords}, .*Sequence Errors: 0, Bad Packets: 0`), 'nfcapd counted every flow, in sequence');
@@ -229,23 +235,8 @@ tcase('UDP to a collector behind a link of MTU 1280: messages sized to the socke
     try {
       const port = 4739;
       nf = await startNfcapd(join(dir, 'nf'), port, { ns: c.ns, address: c.address });
-      await exec('ethtool', ['-K', c.dev, 'tx-udp-segmentation', 'off']);
       const file = join(dir, 'mtu.pcap');
-      const cap = await captureLoopback(file, `udp port ${port}`, c.dev);
-      const recs = records(300);
-      const ex = new IpfixExporter({ collector: { ...collector(port, 'udp'), address: c.address }, observationDomainId: DOMAIN });
-      try {
-        ex.start();
-        for (const r of recs) ex.offer(r);
-        await pollUntil('all records exported', 5000, async () => (ex.counters().exported === recs.length ? true : undefined));
-        await sleep(200);
-      } finally {
-        await ex.close();
-        await cap.stop('SIGINT');
-      }
-      await sleep(200);
-      const log = await nf.stop('SIGTERM');
-      const g = ex.counters();
+      const { g, log } = await exportThroughVeth(c, port, file, records(300), nf);
       assert.equal([g.pathMtu, g.pathMtuAssumed, g.dropped, g.errors, g.gsoRefused], [1280, 0, 0, 0, 0], JSON.stringify(g));
       // each frame alone (no reassembly): a message over the MTU would leave as IP fragments, the first one more-fragments
       const r = await exec('tshark', ['-r', file, '-n', '-o', 'ip.defragment:FALSE', '-T', 'fields', '-e', 'ip.flags.mf', '-e', 'ip.frag_offset', '-e', 'udp.length']);
