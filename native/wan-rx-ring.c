@@ -128,7 +128,10 @@ static int complete_csum(uint8_t *p, uint32_t len) {
 
 uint32_t svr_rx_ring_take(svr_rx_ring *r, uint8_t *base, uint32_t snap, uint32_t *lens, uint32_t n, uint32_t max,
                           uint32_t *truncated) {
-  for (int i = 0; i < r->n && n < max; i++) {
+  int from = r->first;
+  if (r->n > 1) r->first = (from + 1) % r->n;
+  for (int k = 0; k < r->n && n < max; k++) {
+    int i = (from + k) % r->n;
     uint32_t h = r->head[i];
     while (n < max) {
       struct tpacket2_hdr *t = (struct tpacket2_hdr *)(r->map[i] + (size_t)h * FRAME_SIZE);

@@ -17,6 +17,8 @@ typedef struct svr_rx_ring {
   int fd[SVR_RX_RING_DEVS];
   uint8_t *map[SVR_RX_RING_DEVS];
   uint32_t head[SVR_RX_RING_DEVS]; /* next frame to look at, per ring */
+  int first;                   /* the ring a take starts with, turned by one each take: a busy device cannot keep
+                                  another's packets (a path's BFD) waiting behind its own */
   int wait_fd;                 /* readable when a ring holds a packet: the socket, or an epoll of them */
   uint64_t taken;              /* packets copied into batches (the reader thread or the JS thread: one reads at a time) */
 } svr_rx_ring;
