@@ -9,31 +9,16 @@ import { Sink } from '../../../bench/inprocess-config.js';
 import { stampFlows, udpSlab } from '../../../bench/udp-slab.js';
 import { Dataplane } from '../../../src/dataplane/dataplane.js';
 import { compileRouter } from '../../../src/model/compile.js';
-import { parseConfig } from '../../../src/model/validate.js';
-
-const CONFIG = parseConfig(`
-authority:
-  name: keepalive
-  secret: 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
-  tenants: [{ name: t0, members: [198.18.1.0/24] }]
-  services:
-    - { name: echo, addresses: [198.18.3.0/24], transport: [{ protocol: udp }], access-policy: [{ source: t0 }] }
-  routers:
-    - name: r1
-      interfaces:
-        - { name: lan0, kind: lan }
-        - { name: wan0, kind: wan, waypoint: 198.18.12.1, neighborhoods: [{ name: n, peer-connectivity: outbound-only, nat-keep-alive: 1 }] }
-      service-routes: [{ name: echo, service: echo, peer: r2 }]
-    - name: r2
-      interfaces:
-        - { name: wan0, kind: wan, waypoint: 198.18.12.2, neighborhoods: [{ name: n }] }
-`, 'keepalive');
+import { exampleConfig } from '../../support/config.js';
 
 const SESSIONS = 40;
 const ROWS = 8;
 
-test('the keep-alive looks at a bounded slice of rows a sweep, and every idle session still sends one each second', () => {
-  const tables = compileRouter(CONFIG, 'r1', 1);
+test('the keep-alive looks at a bounded slice of rows a sweep, and every idle session still sends one each second', async () => {
+  const config = await exampleConfig(); // r1's wan behind NAT, keep-alives after 1 s idle
+  const r1 = config.authority.routers.find((r) => r.name === 'r1')!;
+  for (const n of r1.interfaces.flatMap((i) => i.neighborhoods)) Object.assign(n, { peerConnectivity: 'outbound-only', natKeepAlive: 1 });
+  const tables = compileRouter(config, 'r1', 1);
   let now = 1_000_000;
   const dp = new Dataplane({ tables, ports: tables.interfaces.map(() => new Sink()), clock: () => now, keepaliveRows: ROWS, sessionCountersMs: 0 });
   for (const p of tables.paths) dp.setPathUp(p.id, true);
