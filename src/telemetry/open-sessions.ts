@@ -16,6 +16,7 @@
 import type { SessionRole } from '../dataplane/events.js';
 import { OPENED_DNAT, OPENED_SNAT } from '../dataplane/fact-ring.js';
 import { uuidString } from '../dataplane/random-pool.js';
+import { rowMemory } from '../dataplane/row-memory.js';
 import { outerProtocol, roleName } from '../dataplane/session-ops.js';
 import { addressText } from '../dataplane/session-tuples.js';
 import { uuidBytes } from './history/keys.js';
@@ -91,6 +92,12 @@ const NONE = -1;
 /** path changes of a record without any (shared: a record's lists are replaced, never changed in place) */
 const NO_CHANGES = Object.freeze([]) as unknown as PathChange[];
 const FIRST_CAPACITY = 1024;
+/**
+ * Tables of this many slots and more (27 MiB at a node's 131,072) are one mapping in 2 MiB pages where the kernel gives
+ * them (rowMemory, MADV_HUGEPAGE), their buckets in it: an end's bucket and slot are random pages of it, and with 4 KiB
+ * pages both missed the TLB (a nested page walk on this KVM guest). Memory: every page is written at reserve() either way.
+ */
+const HUGE_FROM = 1 << 14;
 /**
  * A slot's numbers, in one buffer: SLOT_WORDS 32-bit words (208 bytes, at most four cache lines) per slot. A session's
  * open and end touch its own lines (and its bucket's, and its due-order neighbours' first line), not one line in
@@ -545,12 +552,16 @@ export class OpenSessions {
 
   private grow(cap = Math.max(FIRST_CAPACITY, this.capacity * 2)): void {
     const old = this.capacity;
-    const numbers = new ArrayBuffer(cap * SLOT_WORDS * 4);
-    const u32 = new Uint32Array(numbers);
+    const bytes = cap * SLOT_WORDS * 4;
+    const memory = cap >= HUGE_FROM ? rowMemory : null;
+    const huge = memory !== null;
+    // the buckets (2 a slot) after the slots, in the same pages
+    const numbers = huge ? memory.reserve(bytes + cap * 8, true) : new ArrayBuffer(bytes);
+    const u32 = new Uint32Array(numbers, 0, cap * SLOT_WORDS);
     u32.set(this.u32);
     this.u32 = u32;
-    this.i32 = new Int32Array(numbers);
-    this.f64 = new Float64Array(numbers);
+    this.i32 = new Int32Array(numbers, 0, cap * SLOT_WORDS);
+    this.f64 = new Float64Array(numbers, 0, cap * SLOT_DOUBLES);
     // filled by the builtin, not a loop of pushes (growing to 262,144 slots: 0.62-0.67 → 0.43-0.47 s of CPU at load 20)
     const refs = this.refs;
     refs.length = cap * REF_COUNT;
@@ -563,7 +574,7 @@ export class OpenSessions {
     }
     this.capacity = cap;
     // the open sessions found by their words, in twice as many buckets
-    this.buckets = new Int32Array(cap * 2).fill(NONE);
+    this.buckets = (huge ? new Int32Array(numbers, bytes, cap * 2) : new Int32Array(cap * 2)).fill(NONE);
     for (let s = this.head; s !== NONE; s = this.i32[s * SLOT_WORDS + NEXT]!) if (this.u32[s * SLOT_WORDS + TEXT_ID] === 0) this.index(s);
   }
 }

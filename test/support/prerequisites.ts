@@ -94,6 +94,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/telemetry/ipfix-plain.test': ['addon'],
   'unit/dataplane/native-marks.test': ['addon'],
   'unit/dataplane/flow-table-huge.test': ['addon'],
+  'unit/telemetry/open-sessions-huge.test': ['addon'],
   'unit/ha/sync-socket.test': ['addon'],
   'unit/dataplane/native-forward-bytes.test': ['addon'],
   'unit/dataplane/steady-send.test': ['addon'],

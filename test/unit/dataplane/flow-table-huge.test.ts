@@ -3,24 +3,13 @@
  * 4 KiB page missed the TLB: docs/performance.md "Wave 24, tab6"); a smaller one is not. Reserved buffers come from
  * the addon: without it the file's test is counted as skipped.
  */
-import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { FlowTable, type FlowKeys } from '../../../src/dataplane/flow-table.js';
 import { rowMemory } from '../../../src/dataplane/row-memory.js';
 import { requires } from '../../support/prerequisites.js';
+import { mappings } from '../../support/smaps.js';
 
 const test = requires(import.meta.url); // the addon (skipped without it)
-
-/** Sizes (kB) of this process's mappings, and whether each was advised for huge pages (smaps VmFlags `hg`). */
-function mappings(): { kB: number; huge: boolean }[] {
-  const out: { kB: number; huge: boolean }[] = [];
-  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
-    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
-    if (range !== null) out.push({ kB: (parseInt(range[2]!, 16) - parseInt(range[1]!, 16)) / 1024, huge: false });
-    else if (line.startsWith('VmFlags:') && out.length > 0) out[out.length - 1]!.huge = / hg\b/.test(line);
-  }
-  return out;
-}
 
 /** An empty table of `slots` slots (no key is read: nothing is inserted). */
 function emptyTable(slots: number): FlowTable {
