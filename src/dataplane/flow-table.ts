@@ -205,11 +205,13 @@ export class FlowTable {
     return this.hash(this.key, 0);
   }
 
-  /** Loads the home slot of hash h: a batch's loads, issued one after the other with nothing depending on them,
-   *  run side by side, so its look-ups then find their lines in cache instead of missing one at a time. Returns
-   *  the slot word (the caller keeps it somewhere so the load is not dropped). */
+  /** Loads the home slot of hash h and its distance byte (in the next line for 10 of 64 slots): a batch's loads,
+   *  issued one after the other with nothing depending on them, run side by side, so its look-ups then find their
+   *  lines in cache instead of missing one at a time. Returns the two xored (the caller keeps it somewhere so the
+   *  loads are not dropped). */
   touch(h: number): number {
-    return this.slots[cell(h & this.mask)]!;
+    const i = h & this.mask;
+    return this.slots[cell(i)]! ^ this.dist[distAt(i)]!;
   }
 
   private probe(h: number, memo: number): number {
