@@ -190,7 +190,31 @@ export class FlowTable {
    *  missed one stage earlier). */
   get(memo = -1): number {
     if (memo >= 0 && this.memoSlot !== null && this.recall(memo & (MISS_MEMOS - 1))) return -1;
-    const h = this.hash(this.key, 0);
+    return this.probe(this.hash(this.key, 0), memo);
+  }
+
+  /** get(memo) for a key whose hash (`keyHash`) was taken before, with the others of its batch, and its home
+   *  slot loaded (`touch`). */
+  getHashed(h: number, memo: number): number {
+    if (memo >= 0 && this.memoSlot !== null && this.recall(memo & (MISS_MEMOS - 1))) return -1;
+    return this.probe(h, memo);
+  }
+
+  /** The hash of `key`, for getHashed and touch. */
+  keyHash(): number {
+    return this.hash(this.key, 0);
+  }
+
+  /** Loads the home slot of hash h and its distance byte (in the next line for 10 of 64 slots): a batch's loads,
+   *  issued one after the other with nothing depending on them, run side by side, so its look-ups then find their
+   *  lines in cache instead of missing one at a time. Returns the two xored (the caller keeps it somewhere so the
+   *  loads are not dropped). */
+  touch(h: number): number {
+    const i = h & this.mask;
+    return this.slots[cell(i)]! ^ this.dist[distAt(i)]!;
+  }
+
+  private probe(h: number, memo: number): number {
     const i = this.find(this.slots, this.dist, this.mask, h);
     if (i >= 0) return this.slots[cell(i)]! & VALUE_MASK;
     if (this.old.length === 0) {

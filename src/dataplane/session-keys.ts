@@ -159,6 +159,22 @@ export class SessionKeys extends SessionSync {
     return this.table(family).get(memo);
   }
 
+  /** lookup() of a key whose hash (`keyHash`) was taken before, with the rest of its frame's, and its home slot
+   *  loaded (`touchKey`). */
+  lookupHashed(family: 4 | 6, memo: number, h: number): number {
+    return this.table(family).getHashed(h, memo);
+  }
+
+  /** The hash of the key in `keyScratch(family)`. */
+  keyHash(family: 4 | 6): number {
+    return this.table(family).keyHash();
+  }
+
+  /** Loads the home slot of hash h (FlowTable.touch): a frame's loads then run side by side. */
+  touchKey(family: 4 | 6, h: number): number {
+    return this.table(family).touch(h);
+  }
+
   /** Flow keys set or deleted so far (both families): a lookup's result holds while this has not moved. */
   get keyChanges(): number {
     return this.v4.changes + this.v6.changes;
@@ -271,13 +287,24 @@ export class SessionKeys extends SessionSync {
 
   /** Row of the session id at buf[off, off+16) (big-endian words), or -1. */
   rowByUuid(buf: Uint8Array, off: number): number {
+    this.uuidKeyFrom(buf, off);
+    const r = this.byUuid.get();
+    return r >= 0 && this.isActive(r) ? r : -1;
+  }
+
+  /** Loads the home slot of the session id at buf[off, off+16) in the id index (FlowTable.touch): a frame's ids
+   *  touched one after the other before rowByUuid looks each up miss side by side. */
+  touchUuid(buf: Uint8Array, off: number): number {
+    this.uuidKeyFrom(buf, off);
+    return this.byUuid.touch(this.byUuid.keyHash());
+  }
+
+  private uuidKeyFrom(buf: Uint8Array, off: number): void {
     const k = this.byUuid.key;
     for (let w = 0; w < 4; w++) {
       const o = off + 4 * w;
       k[w] = ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
     }
-    const r = this.byUuid.get();
-    return r >= 0 && this.isActive(r) ? r : -1;
   }
 
   /** Installs (or replaces) the alternate key of row r: its second waypoint 5-tuple. */

@@ -43,6 +43,8 @@ const N_SVR_IN = 0, N_DROP = 1;
 export class SvrAcceptStage implements Stage {
   readonly name = 'svr-accept';
   readonly nexts = ['svr-in', 'drop'] as const;
+  /** the id index's home slots touchIds loaded, xored (kept so that the loads stay) */
+  touched = 0;
   private cIncomplete = 0;
   private cTenant = 0;
   private cService = 0;
@@ -181,10 +183,23 @@ export class SvrAcceptStage implements Stage {
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
+    if (f.n > 1) this.touchIds(b, f);
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;
       rt.next[s] = this.accept(b, s, b.meta[s]!, rt) ? N_SVR_IN : N_DROP;
     }
+  }
+
+  /** Loads the id index's home slot of each packet's session id before accept looks any up (rowByUuid: a miss
+   *  each for a new session), so that the frame's misses run side by side, as session-lookup's flow keys do. */
+  private touchIds(b: Batch, f: Frame): void {
+    const t = this.ctx.sessions;
+    let x = 0;
+    for (let k = 0; k < f.n; k++) {
+      const id = b.meta[f.slot[k]!]!.uuid;
+      if (id >= 0) x ^= t.touchUuid(b.data, id);
+    }
+    this.touched = x;
   }
 
   private accept(b: Batch, s: number, v: MetadataView, rt: StageRuntime): boolean {

@@ -357,4 +357,50 @@ test('one buffer a size for the slots and their distance bytes: filled past 64 K
   }
 });
 
+test('a batch hashed and touched first, then probed (getHashed): the answers get gives, keys sharing 4 homes, while the table doubles', () => {
+  const rnd = prng(29);
+  const rows = 1024;
+  const { t, keyWords } = table(rows, 1024);
+  const k = new Uint32Array(KW);
+  for (let r = 0, x = 1; r < rows; x++) { // rows 0-255: homes 0-3 of the 1,024 slots; the others anywhere
+    for (let i = 0; i < KW; i++) k[i] = Math.floor(rnd() * 2 ** 32);
+    if (r >= 256 || (flowHash(k, 0, KW) & 1023) < 4) keyWords.set(k, KW * r++);
+  }
+  const hashes = new Uint32Array(256);
+  const batch = (present: (r: number) => boolean, what: string): void => {
+    for (let r = 0; r < 256; r++) {
+      load(t, keyWords, r);
+      hashes[r] = t.keyHash();
+      assert.is(hashes[r], flowHash(keyWords, r * KW, KW));
+    }
+    for (let r = 0; r < 256; r++) t.touch(hashes[r]!);
+    for (let r = 0; r < 256; r++) {
+      load(t, keyWords, r);
+      assert.is(t.getHashed(hashes[r]!, r), present(r) ? r : -1, `${what}: row ${r}`);
+    }
+  };
+  for (let r = 0; r < 256; r += 2) {
+    load(t, keyWords, r);
+    t.set(r, 0);
+  }
+  batch((r) => r % 2 === 0, 'half in');
+  for (let r = 1; r < 256; r += 2) { // each missing key's kept miss takes its insert
+    load(t, keyWords, r);
+    assert.is(t.getHashed(flowHash(keyWords, r * KW, KW), r), -1);
+    assert.is(t.add(r, 0), -1);
+  }
+  batch(() => true, 'all in');
+  for (let r = 256; r < 800; r++) {
+    load(t, keyWords, r);
+    t.set(r, 0);
+  }
+  assert.ok(t.resizing, 'doubling');
+  batch(() => true, 'while doubling');
+  for (let r = 0; r < 256; r += 3) {
+    load(t, keyWords, r);
+    t.delete();
+  }
+  batch((r) => r % 3 !== 0, 'a third deleted');
+});
+
 test.run();
