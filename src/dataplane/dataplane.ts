@@ -225,7 +225,7 @@ export class Dataplane {
   /** Drops every key of a path (they expired): it sends and accepts nothing until new keys come. */
   dropPathKeys(path: number): void {
     this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
-    this.ctx.crypto.keys.dropKeys(path);
+    this.ctx.crypto.keys.dropKeys(path, this.clock());
   }
 
   setPathUp(path: number, up: boolean): void {

@@ -23,6 +23,10 @@ import { keyHash, type ReplayFloor, type ReplayMarks } from './replay-marks.js';
 export const RX_SLOTS = 4;
 /** How long a replaced rx key stays accepted (SSR's SVRv2 waits 30 s before it uses a new key). */
 export const OVERLAP_MS = 30_000;
+/** How long a replaced tx key's handles outlive it (ms): held control packets (originate.ts) queue their tags and
+ *  sign them when the hold ends, so a key replaced by a later packet of the same hold must still sign (destroyed at
+ *  once, it had r2 throw "the HMAC was destroyed" at a rekey in e2e key-exchange). */
+export const TX_RELEASE_MS = 1000;
 
 /** config cipher names (SSR's) -> OpenSSL kinds */
 export const CIPHER_KIND = { 'aes-cbc-128': 'aes-128-cbc', 'aes-cbc-256': 'aes-256-cbc', 'aes-gcm-256': 'aes-256-gcm' } as const;
@@ -193,6 +197,8 @@ export class PathKeys {
   /** [0]: bumped when the accepted keys change (installed, retired, a retirement brought forward): svr-in's native
    *  marks name an rx key and its window (native-receive.ts; native/tun-pass.c reads the word) */
   readonly changeWord = new Uint32Array(1);
+  /** tx keys replaced or dropped, and when: destroyed TX_RELEASE_MS later, at the next key change */
+  private released: { key: TxKey; at: number }[] = [];
   get changes(): number {
     return this.changeWord[0]!;
   }
@@ -227,7 +233,7 @@ export class PathKeys {
       let s = old.get(p.name);
       old.delete(p.name);
       if (s !== undefined && (s.hmacCipher !== p.hmac.cipher || s.metaKind !== metaKind || s.exchanged !== exchanged)) {
-        this.drop(s);
+        this.drop(s, now);
         s = undefined;
       }
       s ??= { name: p.name, hmacCipher: p.hmac.cipher, metaKind, exchanged, tx: null, pending: null, activeAt: 0, rx: [], overlapMs: OVERLAP_MS };
@@ -236,11 +242,12 @@ export class PathKeys {
       // a new key version: accepted at once, signed with after the policy's rekey-delay (the peer reloads too);
       // new material under the same key id (a new authority secret or policy key) replaces the rx key at once,
       // so the old tx key is worth nothing to the peer either: signed with at once
-      if (m === null) this.drop(s);
+      if (m === null) this.drop(s, now);
       else this.installSlots(s, m, m, now, s.tx === null || sameIdNewKey(s, m) ? now : now + p.hmac.rekeyDelayMs);
       return s;
     });
-    for (const s of old.values()) this.drop(s);
+    for (const s of old.values()) this.drop(s, now);
+    this.destroyReleased(now);
   }
 
   /**
@@ -251,12 +258,14 @@ export class PathKeys {
   install(p: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, now: number, activeAt = now, overlapMs = OVERLAP_MS): void {
     const s = this.paths[p];
     if (s !== undefined) this.installSlots(s, keys.tx, keys.rx, now, activeAt, overlapMs);
+    this.destroyReleased(now);
   }
 
   /** Drops every key of path p (expired keys): nothing is sent or accepted on it until new keys come. */
-  dropKeys(p: number): void {
+  dropKeys(p: number, now: number): void {
     const s = this.paths[p];
-    if (s !== undefined) this.drop(s);
+    if (s !== undefined) this.drop(s, now);
+    this.destroyReleased(now);
   }
 
   private installSlots(s: PathSlots, tx: PathKeyMaterial | undefined, rx: PathKeyMaterial | undefined, now: number, activeAt: number, overlapMs = OVERLAP_MS): void {
@@ -285,6 +294,21 @@ export class PathKeys {
     }
   }
 
+  /** tx key k no longer sends; its handles stay TX_RELEASE_MS for tags queued under it (a held batch's) */
+  private release(k: TxKey | null, now: number): void {
+    if (k !== null) this.released.push({ key: k, at: now });
+  }
+
+  /** Destroys the tx keys released TX_RELEASE_MS or longer before `now` (a key change: control's pace). */
+  private destroyReleased(now: number): void {
+    if (this.released.length === 0) return;
+    this.released = this.released.filter((r) => {
+      if (now - r.at < TX_RELEASE_MS) return true;
+      r.key.destroy();
+      return false;
+    });
+  }
+
   private cipher(s: PathSlots, m: PathKeyMaterial): BatchCipher | null {
     return s.metaKind === null || m.metaKey === undefined ? null : BatchCipher.create(CIPHER_KIND[s.metaKind], m.metaKey);
   }
@@ -297,8 +321,8 @@ export class PathKeys {
     s.rx.splice(s.rx.indexOf(k), 1);
   }
 
-  private drop(s: PathSlots): void {
-    s.tx?.destroy();
+  private drop(s: PathSlots, now: number): void {
+    this.release(s.tx, now);
     s.pending?.destroy();
     s.tx = s.pending = null;
     while (s.rx.length > 0) this.retire(s, s.rx[0]!);
@@ -306,7 +330,7 @@ export class PathKeys {
 
   private txKey(s: PathSlots, now: number): TxKey | null {
     if (s.pending !== null && s.activeAt <= now) {
-      s.tx?.destroy();
+      this.release(s.tx, now);
       s.tx = s.pending;
       s.pending = null;
     }
