@@ -5,13 +5,20 @@
  * transposed (16x16 words), so lane i sees message i's words.
  * Measured on the project's 2-vCPU EPYC (load 17, 1408-byte messages): 0.40 µs per message 16 at a time
  * against 0.75 µs with OpenSSL's SHA-NI code one at a time; per 64-byte block 291 ns for all 16 lanes
- * against 34 ns for one message (so lanes pay once ~9 of them are busy: svr_hmac_lanes_pays).
+ * against 34 ns for one message (so lanes pay once ~9 of them are busy: lanes_pay).
  */
 #include "hmac-lanes.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-/* Costs of one 64-byte block in ns: all 16 lanes, one message with OpenSSL (measured, see above). */
+#include "hmac-shani.h"
+
+/*
+ * Costs of one 64-byte block in ns: all 16 lanes, one message with OpenSSL (measured, see above). SHA-NI
+ * interleaved (hmac-shani.c, load 17-22, CPU time): 20 ns a block with 2 or more messages in flight (38 ns for one
+ * alone, OpenSSL's 36), against 21.6 ns a message-block in full lanes, so it pays for any 2 or more messages.
+ */
 #define LANES_BLOCK_NS 291u
 #define SCALAR_BLOCK_NS 34u
 
@@ -20,7 +27,7 @@ static uint32_t blocks_of(uint32_t n) {
   return (n + 9u + 63u) / 64u;
 }
 
-int svr_hmac_lanes_pays(const uint32_t *len, uint32_t n, int64_t slot) {
+static int lanes_pay(const uint32_t *len, uint32_t n, int64_t slot) {
   uint32_t extra = slot >= 0 ? 4u : 0u, most = 0, sum = 0;
   for (uint32_t i = 0; i < n; i++) {
     uint32_t b = blocks_of(len[i] + extra) + 1u; /* and the outer block */
@@ -28,6 +35,42 @@ int svr_hmac_lanes_pays(const uint32_t *len, uint32_t n, int64_t slot) {
     if (b > most) most = b;
   }
   return (uint64_t)sum * SCALAR_BLOCK_NS > (uint64_t)most * LANES_BLOCK_NS;
+}
+
+int svr_hmac_way_pays(int way, const uint32_t *len, uint32_t n, int64_t slot) {
+  if (n < 2 || way == SVR_HMAC_WAY_ONE) return 0;
+  return way == SVR_HMAC_WAY_SHANI || lanes_pay(len, n, slot);
+}
+
+static int env_off(const char *name) {
+  const char *v = getenv(name);
+  return v != NULL && strcmp(v, "0") == 0;
+}
+
+int svr_hmac_way(void) {
+  if (env_off("SVR_HMAC_LANES")) return SVR_HMAC_WAY_ONE;
+  if (!env_off("SVR_HMAC_SHANI") && svr_hmac_shani_available()) return SVR_HMAC_WAY_SHANI;
+  return svr_hmac_lanes_available() ? SVR_HMAC_WAY_LANES : SVR_HMAC_WAY_ONE;
+}
+
+static void lanes_keys(const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
+                       const int64_t *slot, uint8_t (*md)[32]);
+
+void svr_hmac_sha256_together(int way, const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len,
+                              uint32_t n, const int64_t *slot, uint8_t (*md)[32]) {
+  if (way == SVR_HMAC_WAY_SHANI) svr_hmac_sha256_shani_keys(h, msg, len, n, slot, md);
+  else lanes_keys(h, msg, len, n, slot, md);
+}
+
+void svr_hmac_sha256_together_key(int way, const svr_hmac_pads *h, const uint8_t *const *msg, const uint32_t *len,
+                                  uint32_t n, int64_t slot, uint8_t (*md)[32]) {
+  const svr_hmac_pads *keys[SVR_HMAC_LANES];
+  int64_t slots[SVR_HMAC_LANES];
+  for (uint32_t i = 0; i < n; i++) {
+    keys[i] = h;
+    slots[i] = slot;
+  }
+  svr_hmac_sha256_together(way, keys, msg, len, n, slots, md);
 }
 
 #if defined(__x86_64__)
@@ -122,24 +165,13 @@ LANES_TARGET static void gather(__m512i s[8], const svr_hmac_pads *const *h, uin
   for (int k = 0; k < 8; k++) s[k] = _mm512_loadu_si512(v[k]);
 }
 
-LANES_TARGET void svr_hmac_sha256_lanes_keys(const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len,
-                                             uint32_t n, const int64_t *slot, uint8_t (*md)[32]) {
+LANES_TARGET static void lanes_keys(const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
+                                    const int64_t *slot, uint8_t (*md)[32]) {
   static const uint8_t zero_block[64];
   uint8_t tail[SVR_HMAC_LANES][128]; /* each message's last bytes, the slot, 0x80 and its length (1 or 2 blocks) */
   uint32_t full[SVR_HMAC_LANES], total[SVR_HMAC_LANES], most = 0;
   for (uint32_t i = 0; i < n; i++) {
-    uint32_t extra = slot[i] >= 0 ? 4u : 0u;
-    uint64_t sl = (uint64_t)slot[i];
-    uint8_t be[4] = {(uint8_t)(sl >> 24), (uint8_t)(sl >> 16), (uint8_t)(sl >> 8), (uint8_t)sl};
-    full[i] = len[i] / 64u;
-    uint32_t rest = len[i] - full[i] * 64u, used = rest + extra;
-    uint32_t blocks = used + 9u <= 64u ? 1u : 2u;
-    memset(tail[i], 0, sizeof tail[i]);
-    memcpy(tail[i], msg[i] + full[i] * 64u, rest);
-    memcpy(tail[i] + rest, be, extra);
-    tail[i][used] = 0x80;
-    uint64_t bits = ((uint64_t)len[i] + extra + 64u) * 8u; /* the key block counts too */
-    for (int k = 0; k < 8; k++) tail[i][blocks * 64u - 1u - (uint32_t)k] = (uint8_t)(bits >> (8 * k));
+    uint32_t blocks = svr_hmac_sha256_tail(msg[i], len[i], slot[i], tail[i], &full[i]);
     total[i] = full[i] + blocks;
     if (total[i] > most) most = total[i];
   }
@@ -179,30 +211,14 @@ LANES_TARGET void svr_hmac_sha256_lanes_keys(const svr_hmac_pads *const *h, cons
   }
 }
 
-void svr_hmac_sha256_lanes(const svr_hmac_pads *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
-                           int64_t slot, uint8_t (*md)[32]) {
-  const svr_hmac_pads *keys[SVR_HMAC_LANES];
-  int64_t slots[SVR_HMAC_LANES];
-  for (uint32_t i = 0; i < n; i++) {
-    keys[i] = h;
-    slots[i] = slot;
-  }
-  svr_hmac_sha256_lanes_keys(keys, msg, len, n, slots, md);
-}
-
 #else
 
 int svr_hmac_lanes_available(void) {
   return 0;
 }
 
-void svr_hmac_sha256_lanes(const svr_hmac_pads *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
-                           int64_t slot, uint8_t (*md)[32]) {
-  (void)h; (void)msg; (void)len; (void)n; (void)slot; (void)md;
-}
-
-void svr_hmac_sha256_lanes_keys(const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
-                                const int64_t *slot, uint8_t (*md)[32]) {
+static void lanes_keys(const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
+                       const int64_t *slot, uint8_t (*md)[32]) {
   (void)h; (void)msg; (void)len; (void)n; (void)slot; (void)md;
 }
 

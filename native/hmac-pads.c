@@ -74,6 +74,21 @@ int svr_hmac_pads_check(const svr_hmac_pads *h, const svr_hmac_running *run, int
          pads_matches(h, run, (int64_t)(((uint32_t)slot + 1u) & 0xffffffffu), tag, tag_len);
 }
 
+uint32_t svr_hmac_sha256_tail(const uint8_t *msg, uint32_t len, int64_t slot, uint8_t tail[128], uint32_t *full) {
+  uint32_t extra = slot >= 0 ? 4u : 0u, s = (uint32_t)slot;
+  uint8_t be[4] = {(uint8_t)(s >> 24), (uint8_t)(s >> 16), (uint8_t)(s >> 8), (uint8_t)s};
+  *full = len / BLOCK;
+  uint32_t rest = len - *full * BLOCK, used = rest + extra;
+  uint32_t blocks = used + 9u <= BLOCK ? 1u : 2u;
+  memcpy(tail, msg + *full * BLOCK, rest);
+  memcpy(tail + rest, be, extra);
+  tail[used] = 0x80;
+  memset(tail + used + 1, 0, blocks * BLOCK - used - 1u - 8u);
+  uint64_t bits = ((uint64_t)len + extra + BLOCK) * 8u; /* the key block counts too */
+  for (int k = 0; k < 8; k++) tail[blocks * BLOCK - 1u - (uint32_t)k] = (uint8_t)(bits >> (8 * k));
+  return blocks;
+}
+
 void svr_hmac_pads_wipe(svr_hmac_pads *h) {
   OPENSSL_cleanse(h, sizeof *h);
 }
