@@ -45,6 +45,9 @@ int svr_hmac_pads_check(const svr_hmac_pads *h, const svr_hmac_running *run, int
  */
 uint32_t svr_hmac_sha256_tail(const uint8_t *msg, uint32_t len, int64_t slot, uint8_t tail[128], uint32_t *full);
 
+/* SHA-256's 64 round constants K0..K63 (FIPS 180-4 §4.2.2), for the hand-written rounds of hmac-lanes.c and hmac-shani.c. */
+extern const uint32_t svr_sha256_k[64];
+
 /* Zeroes the keyed states. */
 void svr_hmac_pads_wipe(svr_hmac_pads *h);
 
