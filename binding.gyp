@@ -22,6 +22,7 @@
         "native/aes-cbc-vaes.c",
         "native/hmac-pads.c",
         "native/hmac-lanes.c",
+        "native/hmac-shani.c",
         "native/hmac-many.c",
         "native/checksum.c",
         "native/steady-send.c",

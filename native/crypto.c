@@ -76,6 +76,7 @@
 #include "aes-cbc-lanes.h"
 #include "hmac-lanes.h"
 #include "hmac-pads.h"
+#include "hmac-shani.h"
 
 #define MAGIC_CIPHER 0x53564331u /* "SVC1" */
 #define MAGIC_HMAC 0x53564d31u   /* "SVM1" */
@@ -122,7 +123,7 @@ typedef struct {
   handle_head head;
   svr_hmac_pads pads;
   uint32_t mac_size;
-  int lanes; /* SHA-256 tags of a batch 16 at a time (hmac-lanes.c); SVR_HMAC_LANES=0 at create: never */
+  int way; /* SHA-256 tags of a batch together: SVR_HMAC_WAY_* (hmac-lanes.h), fixed at create */
   uint32_t id; /* hmacKeyId's, 0: none yet */
 } hmac_handle;
 
@@ -737,8 +738,7 @@ static napi_value hmac_create(napi_env env, napi_callback_info info) {
     return NULL;
   }
   h->mac_size = sha1 ? SHA_DIGEST_LENGTH : SHA256_DIGEST_LENGTH;
-  const char *lanes = getenv("SVR_HMAC_LANES");
-  h->lanes = svr_hmac_lanes_available() && (lanes == NULL || strcmp(lanes, "0") != 0);
+  h->way = sha1 ? SVR_HMAC_WAY_ONE : svr_hmac_way();
   return wrap_handle(env, &h->head);
 }
 
@@ -759,9 +759,9 @@ static hmac_handle *hmac_args(napi_env env, napi_value *argv, batch *b, uint32_t
   return h;
 }
 
-/* Whether to hash these n regions (lengths len) in the lanes of hmac-lanes.c: SHA-256, the CPU has them, they pay. */
+/* Whether to hash these n regions (lengths len) together (hmac-lanes.h: SHA-NI interleaved or lanes): they pay. */
 static int use_lanes(const hmac_handle *h, const uint32_t *len, uint32_t n, int64_t slot) {
-  return !h->pads.sha1 && h->lanes && n > 1 && svr_hmac_lanes_pays(len, n, slot);
+  return svr_hmac_way_pays(h->way, len, n, slot);
 }
 
 /*
@@ -780,7 +780,7 @@ static uint32_t check_lanes(const hmac_handle *h, const batch *b, uint32_t from,
   }
   if (!use_lanes(h, len, n, slot)) return 0;
   uint8_t tags[SVR_HMAC_LANES][32];
-  svr_hmac_sha256_lanes(&h->pads, msg, len, n, slot, tags);
+  svr_hmac_sha256_together_key(h->way, &h->pads, msg, len, n, slot, tags);
   for (uint32_t k = 0; k < n; k++) match[k] = CRYPTO_memcmp(tags[k], msg[k] + len[k], tag_len) == 0;
   return n;
 }
@@ -797,7 +797,7 @@ static void sign_regions(const hmac_handle *h, batch *bp, uint32_t tag_len, int6
       const uint8_t *msg[SVR_HMAC_LANES];
       uint8_t tags[SVR_HMAC_LANES][32];
       for (uint32_t k = 0; k < n; k++) msg[k] = b.data + b.off[i + k];
-      svr_hmac_sha256_lanes(&h->pads, msg, b.len + i, n, slot, tags);
+      svr_hmac_sha256_together_key(h->way, &h->pads, msg, b.len + i, n, slot, tags);
       for (uint32_t k = 0; k < n; k++, i++) {
         memcpy(b.data + b.off[i] + b.len[i], tags[k], tag_len);
         b.len[i] += tag_len;
@@ -922,6 +922,14 @@ static napi_value crypto_hmac_lanes(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* cryptoHmacShani() -> whether SHA-256 tags of a batch are hashed with the SHA extensions, messages interleaved here
+ * (hmac-shani.c). */
+static napi_value crypto_hmac_shani(napi_env env, napi_callback_info info) {
+  napi_value result;
+  SVR_CHECK(env, napi_get_boolean(env, svr_hmac_shani_available() != 0, &result));
+  return result;
+}
+
 static napi_value crypto_aes_vaes(napi_env env, napi_callback_info info) {
   napi_value result;
   SVR_CHECK(env, napi_get_boolean(env, svr_aes_vaes_available() != 0, &result));
@@ -970,9 +978,9 @@ int svr_crypto_cbc(const void *handle) { return ((const cipher_handle *)handle)-
 
 uint32_t svr_crypto_tag_max(const void *handle) { return ((const hmac_handle *)handle)->mac_size; }
 
-const void *svr_crypto_pads(const void *handle, int *lanes) {
+const void *svr_crypto_pads(const void *handle, int *way) {
   const hmac_handle *h = handle;
-  *lanes = !h->pads.sha1 && h->lanes;
+  *way = h->way;
   return &h->pads;
 }
 
@@ -1019,7 +1027,7 @@ napi_status svr_crypto_init(napi_env env, napi_value exports) {
       {"decryptBatch", decrypt_batch},       {"hmacCreate", hmac_create},
       {"hmacSignBatch", hmac_sign_batch},    {"hmacVerifyBatch", hmac_verify_batch},
       {"cryptoDestroy", crypto_destroy},     {"cryptoOpensslVersion", crypto_openssl_version},
-      {"cryptoHmacLanes", crypto_hmac_lanes},  {"cryptoTestIvs", crypto_test_ivs},
+      {"cryptoHmacLanes", crypto_hmac_lanes},  {"cryptoHmacShani", crypto_hmac_shani},  {"cryptoTestIvs", crypto_test_ivs},
       {"hmacKeyId", hmac_key_id},            {"cryptoAesVaes", crypto_aes_vaes},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

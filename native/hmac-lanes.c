@@ -5,13 +5,20 @@
  * transposed (16x16 words), so lane i sees message i's words.
  * Measured on the project's 2-vCPU EPYC (load 17, 1408-byte messages): 0.40 µs per message 16 at a time
  * against 0.75 µs with OpenSSL's SHA-NI code one at a time; per 64-byte block 291 ns for all 16 lanes
- * against 34 ns for one message (so lanes pay once ~9 of them are busy: svr_hmac_lanes_pays).
+ * against 34 ns for one message (so lanes pay once ~9 of them are busy: lanes_pay).
  */
 #include "hmac-lanes.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-/* Costs of one 64-byte block in ns: all 16 lanes, one message with OpenSSL (measured, see above). */
+#include "hmac-shani.h"
+
+/*
+ * Costs of one 64-byte block in ns: all 16 lanes, one message with OpenSSL (measured, see above). SHA-NI
+ * interleaved (hmac-shani.c, load 17-22, CPU time): 20 ns a block with 2 or more messages in flight (38 ns for one
+ * alone, OpenSSL's 36), against 21.6 ns a message-block in full lanes, so it pays for any 2 or more messages.
+ */
 #define LANES_BLOCK_NS 291u
 #define SCALAR_BLOCK_NS 34u
 
@@ -20,7 +27,7 @@ static uint32_t blocks_of(uint32_t n) {
   return (n + 9u + 63u) / 64u;
 }
 
-int svr_hmac_lanes_pays(const uint32_t *len, uint32_t n, int64_t slot) {
+static int lanes_pay(const uint32_t *len, uint32_t n, int64_t slot) {
   uint32_t extra = slot >= 0 ? 4u : 0u, most = 0, sum = 0;
   for (uint32_t i = 0; i < n; i++) {
     uint32_t b = blocks_of(len[i] + extra) + 1u; /* and the outer block */
@@ -28,6 +35,42 @@ int svr_hmac_lanes_pays(const uint32_t *len, uint32_t n, int64_t slot) {
     if (b > most) most = b;
   }
   return (uint64_t)sum * SCALAR_BLOCK_NS > (uint64_t)most * LANES_BLOCK_NS;
+}
+
+int svr_hmac_way_pays(int way, const uint32_t *len, uint32_t n, int64_t slot) {
+  if (n < 2 || way == SVR_HMAC_WAY_ONE) return 0;
+  return way == SVR_HMAC_WAY_SHANI || lanes_pay(len, n, slot);
+}
+
+static int env_off(const char *name) {
+  const char *v = getenv(name);
+  return v != NULL && strcmp(v, "0") == 0;
+}
+
+int svr_hmac_way(void) {
+  if (env_off("SVR_HMAC_LANES")) return SVR_HMAC_WAY_ONE;
+  if (!env_off("SVR_HMAC_SHANI") && svr_hmac_shani_available()) return SVR_HMAC_WAY_SHANI;
+  return svr_hmac_lanes_available() ? SVR_HMAC_WAY_LANES : SVR_HMAC_WAY_ONE;
+}
+
+static void lanes_keys(const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
+                       const int64_t *slot, uint8_t (*md)[32]);
+
+void svr_hmac_sha256_together(int way, const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len,
+                              uint32_t n, const int64_t *slot, uint8_t (*md)[32]) {
+  if (way == SVR_HMAC_WAY_SHANI) svr_hmac_sha256_shani_keys(h, msg, len, n, slot, md);
+  else lanes_keys(h, msg, len, n, slot, md);
+}
+
+void svr_hmac_sha256_together_key(int way, const svr_hmac_pads *h, const uint8_t *const *msg, const uint32_t *len,
+                                  uint32_t n, int64_t slot, uint8_t (*md)[32]) {
+  const svr_hmac_pads *keys[SVR_HMAC_LANES];
+  int64_t slots[SVR_HMAC_LANES];
+  for (uint32_t i = 0; i < n; i++) {
+    keys[i] = h;
+    slots[i] = slot;
+  }
+  svr_hmac_sha256_together(way, keys, msg, len, n, slots, md);
 }
 
 #if defined(__x86_64__)
@@ -38,17 +81,6 @@ int svr_hmac_lanes_pays(const uint32_t *len, uint32_t n, int64_t slot) {
 int svr_hmac_lanes_available(void) {
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 }
-
-static const uint32_t K256[64] = {
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
 
 #define ROR(x, n) _mm512_ror_epi32(x, n)
 #define XOR3 0x96 /* ternary logic: a ^ b ^ c */
@@ -70,7 +102,7 @@ LANES_TARGET static void compress(__m512i s[8], __m512i w[16], __mmask16 live) {
     __m512i S1 = _mm512_ternarylogic_epi32(ROR(e, 6), ROR(e, 11), ROR(e, 25), XOR3);
     __m512i t1 = _mm512_add_epi32(_mm512_add_epi32(h, S1),
                                   _mm512_add_epi32(_mm512_ternarylogic_epi32(e, f, g, CH),
-                                                   _mm512_add_epi32(wt, _mm512_set1_epi32((int)K256[t]))));
+                                                   _mm512_add_epi32(wt, _mm512_set1_epi32((int)svr_sha256_k[t]))));
     __m512i S0 = _mm512_ternarylogic_epi32(ROR(a, 2), ROR(a, 13), ROR(a, 22), XOR3);
     __m512i t2 = _mm512_add_epi32(S0, _mm512_ternarylogic_epi32(a, b, c, MAJ));
     h = g; g = f; f = e; e = _mm512_add_epi32(d, t1);
@@ -122,24 +154,13 @@ LANES_TARGET static void gather(__m512i s[8], const svr_hmac_pads *const *h, uin
   for (int k = 0; k < 8; k++) s[k] = _mm512_loadu_si512(v[k]);
 }
 
-LANES_TARGET void svr_hmac_sha256_lanes_keys(const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len,
-                                             uint32_t n, const int64_t *slot, uint8_t (*md)[32]) {
+LANES_TARGET static void lanes_keys(const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
+                                    const int64_t *slot, uint8_t (*md)[32]) {
   static const uint8_t zero_block[64];
   uint8_t tail[SVR_HMAC_LANES][128]; /* each message's last bytes, the slot, 0x80 and its length (1 or 2 blocks) */
   uint32_t full[SVR_HMAC_LANES], total[SVR_HMAC_LANES], most = 0;
   for (uint32_t i = 0; i < n; i++) {
-    uint32_t extra = slot[i] >= 0 ? 4u : 0u;
-    uint64_t sl = (uint64_t)slot[i];
-    uint8_t be[4] = {(uint8_t)(sl >> 24), (uint8_t)(sl >> 16), (uint8_t)(sl >> 8), (uint8_t)sl};
-    full[i] = len[i] / 64u;
-    uint32_t rest = len[i] - full[i] * 64u, used = rest + extra;
-    uint32_t blocks = used + 9u <= 64u ? 1u : 2u;
-    memset(tail[i], 0, sizeof tail[i]);
-    memcpy(tail[i], msg[i] + full[i] * 64u, rest);
-    memcpy(tail[i] + rest, be, extra);
-    tail[i][used] = 0x80;
-    uint64_t bits = ((uint64_t)len[i] + extra + 64u) * 8u; /* the key block counts too */
-    for (int k = 0; k < 8; k++) tail[i][blocks * 64u - 1u - (uint32_t)k] = (uint8_t)(bits >> (8 * k));
+    uint32_t blocks = svr_hmac_sha256_tail(msg[i], len[i], slot[i], tail[i], &full[i]);
     total[i] = full[i] + blocks;
     if (total[i] > most) most = total[i];
   }
@@ -179,30 +200,14 @@ LANES_TARGET void svr_hmac_sha256_lanes_keys(const svr_hmac_pads *const *h, cons
   }
 }
 
-void svr_hmac_sha256_lanes(const svr_hmac_pads *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
-                           int64_t slot, uint8_t (*md)[32]) {
-  const svr_hmac_pads *keys[SVR_HMAC_LANES];
-  int64_t slots[SVR_HMAC_LANES];
-  for (uint32_t i = 0; i < n; i++) {
-    keys[i] = h;
-    slots[i] = slot;
-  }
-  svr_hmac_sha256_lanes_keys(keys, msg, len, n, slots, md);
-}
-
 #else
 
 int svr_hmac_lanes_available(void) {
   return 0;
 }
 
-void svr_hmac_sha256_lanes(const svr_hmac_pads *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
-                           int64_t slot, uint8_t (*md)[32]) {
-  (void)h; (void)msg; (void)len; (void)n; (void)slot; (void)md;
-}
-
-void svr_hmac_sha256_lanes_keys(const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
-                                const int64_t *slot, uint8_t (*md)[32]) {
+static void lanes_keys(const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
+                       const int64_t *slot, uint8_t (*md)[32]) {
   (void)h; (void)msg; (void)len; (void)n; (void)slot; (void)md;
 }
 

@@ -2,7 +2,7 @@
  * hmac-many.c: the HMAC tags of one frame's regions under many keys in one JS->C call (docs/performance.md "Hub
  * scale", hub8). A hub's control packets are one or two per path and tick, each path with its own key, so the
  * per-key calls of hmacSignBatch/hmacVerifyBatch were one call per packet; here a frame's or a tick's regions go
- * in one call, SHA-256 ones 16 at a time across keys in the lanes of hmac-lanes.c when that pays. Same tags and
+ * in one call, SHA-256 ones up to 16 together across keys (hmac-lanes.h: SHA-NI interleaved or lanes) when that pays. Same tags and
  * verdicts as the per-key calls (test/unit/crypto/batch-hmac.test.ts).
  *   hmacSignMany(keys, data, offsets, lengths, count, tagLengths, slots) -> undefined
  *   hmacVerifyMany(keys, data, offsets, lengths, count, tagLengths, slots, status) -> regions ok
@@ -33,7 +33,7 @@ typedef struct {
   double *slot;
   uint32_t count;
   const svr_hmac_pads *pads[MANY_MAX];
-  uint8_t lanes[MANY_MAX];
+  uint8_t way[MANY_MAX]; /* SVR_HMAC_WAY_* of region i's key */
 } many_args;
 
 static void throw_range(napi_env env, const char *msg) {
@@ -98,9 +98,9 @@ static int parse(napi_env env, napi_value *argv, many_args *a, int grow) {
       h = svr_crypto_handle(env, hv, 1);
       if (h == NULL) return -1;
     }
-    int lanes;
-    a->pads[i] = svr_crypto_pads(h, &lanes);
-    a->lanes[i] = (uint8_t)lanes;
+    int way;
+    a->pads[i] = svr_crypto_pads(h, &way);
+    a->way[i] = (uint8_t)way;
     double sl = a->slot[i];
     uint64_t need = (uint64_t)a->off[i] + a->len[i] + (grow ? a->tag_len[i] : 0);
     if (a->tag_len[i] < 1 || a->tag_len[i] > svr_crypto_tag_max(h) || a->len[i] > MAX_REGION || need > dn ||
@@ -116,9 +116,10 @@ static int parse(napi_env env, napi_value *argv, many_args *a, int grow) {
 }
 
 /*
- * Lanes for regions [from, to) (to - from <= 16) whose key allows them and whose message (msg_len[i]: the region
- * less its tag on verify) is there: their tags into md, lane k for region region[k]; the count, or 0 when lanes
- * do not pay (then every region goes one at a time).
+ * The regions [from, to) (to - from <= 16) hashed together, those whose key has the way of the first such region's
+ * (keys made with other SVR_HMAC_* settings go one at a time) and whose message (msg_len[i]: the region less its tag
+ * on verify) is there: their tags into md, k for region region[k]; the count, or 0 when that does not pay (then every
+ * region goes one at a time).
  */
 static uint32_t lanes_of(const many_args *a, uint32_t from, uint32_t to, const uint32_t *msg_len, uint32_t *region,
                          uint8_t (*md)[32]) {
@@ -126,8 +127,10 @@ static uint32_t lanes_of(const many_args *a, uint32_t from, uint32_t to, const u
   const uint8_t *msg[SVR_HMAC_LANES];
   uint32_t len[SVR_HMAC_LANES], n = 0;
   int64_t slots[SVR_HMAC_LANES], any_slot = -1;
+  int way = SVR_HMAC_WAY_ONE;
   for (uint32_t i = from; i < to; i++) {
-    if (!a->lanes[i] || msg_len[i - from] == UINT32_MAX) continue;
+    if (way == SVR_HMAC_WAY_ONE) way = a->way[i];
+    if (a->way[i] == SVR_HMAC_WAY_ONE || a->way[i] != way || msg_len[i - from] == UINT32_MAX) continue;
     region[n] = i;
     keys[n] = a->pads[i];
     msg[n] = a->data + a->off[i];
@@ -136,8 +139,8 @@ static uint32_t lanes_of(const many_args *a, uint32_t from, uint32_t to, const u
     if (slots[n] >= 0) any_slot = 0;
     n++;
   }
-  if (n < 2 || !svr_hmac_lanes_pays(len, n, any_slot)) return 0;
-  svr_hmac_sha256_lanes_keys(keys, msg, len, n, slots, md);
+  if (!svr_hmac_way_pays(way, len, n, any_slot)) return 0;
+  svr_hmac_sha256_together(way, keys, msg, len, n, slots, md);
   return n;
 }
 

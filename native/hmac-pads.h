@@ -38,6 +38,16 @@ void svr_hmac_pads_end(const svr_hmac_pads *h, const svr_hmac_running *run, int6
 int svr_hmac_pads_check(const svr_hmac_pads *h, const svr_hmac_running *run, int64_t slot, const uint8_t *tag,
                         uint32_t tag_len, int exact_checked);
 
+/*
+ * The last SHA-256 blocks of an inner hash over msg[0, len) then be32(slot) when slot >= 0 (after the key block): the
+ * message's bytes past its whole blocks, the slot, 0x80 and the length in bits (FIPS 180-4 §5.1.1), into tail; the
+ * count of those blocks (1 or 2). *full := the whole 64-byte blocks hashed from msg itself.
+ */
+uint32_t svr_hmac_sha256_tail(const uint8_t *msg, uint32_t len, int64_t slot, uint8_t tail[128], uint32_t *full);
+
+/* SHA-256's 64 round constants K0..K63 (FIPS 180-4 §4.2.2), for the hand-written rounds of hmac-lanes.c and hmac-shani.c. */
+extern const uint32_t svr_sha256_k[64];
+
 /* Zeroes the keyed states. */
 void svr_hmac_pads_wipe(svr_hmac_pads *h);
 

@@ -64,8 +64,9 @@ uint32_t svr_crypto_tag_max(const void *handle);
 int svr_crypto_seal_many(void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n);
 void svr_crypto_sign_many(const void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n, uint32_t tag_len,
                           int64_t slot);
-/* native/crypto.c, for native/hmac-many.c: the svr_hmac_pads of an HMAC handle; *lanes: SHA-256 tags may go in lanes. */
-const void *svr_crypto_pads(const void *handle, int *lanes);
+/* native/crypto.c, for native/hmac-many.c: the svr_hmac_pads of an HMAC handle; *way: how its tags may be hashed
+ * together (SVR_HMAC_WAY_*, hmac-lanes.h). */
+const void *svr_crypto_pads(const void *handle, int *way);
 /* native/hmac-many.c: hmacSignMany and hmacVerifyMany (registered by svr_crypto_init). */
 napi_status svr_hmac_many_init(napi_env env, napi_value exports);
 /* native/steady-send.c: steadySendFinish for one IPv4/IPv6 TCP or UDP packet (see its desc words). */

@@ -67,6 +67,8 @@ export interface SvrNativeCrypto {
   cryptoOpensslVersion(): string;
   /** whether SHA-256 tags of a batch are computed 16 at a time on this CPU (AVX-512; native/hmac-lanes.c) */
   cryptoHmacLanes(): boolean;
+  /** whether SHA-256 tags of a batch are hashed with the SHA extensions, messages interleaved (native/hmac-shani.c) */
+  cryptoHmacShani(): boolean;
   /** whether AES-CBC decryption runs four blocks per instruction on this CPU (VAES, AVX-512; native/aes-cbc-vaes.c) */
   cryptoAesVaes(): boolean;
   /** Tests only: ciphers created from now on draw their IVs from a stream of `seed` (0: RAND_bytes again). */

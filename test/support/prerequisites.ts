@@ -88,6 +88,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/crypto/batch-cipher.test': ['addon'],
   'unit/crypto/batch-hmac.test': ['addon'],
   'unit/crypto/hmac-lanes.test': ['addon'],
+  'unit/crypto/hmac-shani.test': ['addon'],
   'unit/crypto/cbc-vaes.test': ['addon'],
   'unit/crypto/hmac-many.test': ['addon'],
   'unit/telemetry/udp-send.test': ['addon'],

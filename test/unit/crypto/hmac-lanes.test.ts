@@ -10,6 +10,7 @@ import { createHmac } from 'node:crypto';
 import { BatchHmac, VERIFY_FAILED, VERIFY_OK } from '../../../src/crypto/native-crypto.js';
 import { tryLoadNativeCrypto } from '../../../src/crypto/native-binding.js';
 import { SvrError } from '../../../src/errors.js';
+import { withSwitchSync } from '../../support/env.js';
 import { requires } from '../../support/prerequisites.js';
 import { Rng } from './support.js';
 
@@ -18,6 +19,9 @@ const test = requires(import.meta.url); // the addon (skipped without it)
 const native = tryLoadNativeCrypto();
 const lanes = !(native instanceof SvrError) && native.cryptoHmacLanes();
 const rng = new Rng(0x1a4e5);
+/** A handle that hashes in the lanes (SVR_HMAC_SHANI=0: not with the SHA extensions, hmac-shani.test.ts). */
+const lanesHmac = (cipher: 'sha256' | 'sha256-128', key: Uint8Array): BatchHmac =>
+  withSwitchSync('SVR_HMAC_SHANI', false, () => BatchHmac.create(cipher, key, { impl: 'native' }));
 
 /** Regions of the given lengths, 64 bytes of tailroom each; the reference tag (node:crypto) of each. */
 function batch(lens: readonly number[], fill: (i: number, len: number) => Uint8Array, key: Uint8Array, slot: number) {
@@ -37,7 +41,7 @@ function batch(lens: readonly number[], fill: (i: number, len: number) => Uint8A
 
 function check(name: string, lens: readonly number[], slot: number, key = rng.bytes(32), fill = (_: number, len: number) => rng.bytes(len)): void {
   const b = batch(lens, fill, key, slot);
-  const h = BatchHmac.create('sha256', key, { impl: 'native' });
+  const h = lanesHmac('sha256', key);
   h.signBatch(b.data, b.offsets, b.lengths, b.count, slot);
   for (let i = 0; i < b.count; i++) {
     assert.is(b.lengths[i], lens[i]! + 32, `${name}: region ${i} grew by the tag`);
@@ -67,7 +71,7 @@ if (!lanes) {
     for (const [n, c] of cases.entries()) {
       const lens = new Array<number>(16).fill(c.data.length);
       const b = batch(lens, () => c.data, c.key, -1);
-      const h = BatchHmac.create('sha256', c.key, { impl: 'native' });
+      const h = lanesHmac('sha256', c.key);
       h.signBatch(b.data, b.offsets, b.lengths, 16, -1);
       for (let i = 0; i < 16; i++) {
         const at = b.offsets[i]! + c.data.length;
@@ -95,7 +99,7 @@ if (!lanes) {
     const slot = 1000;
     for (const signedWith of [slot, slot - 1, slot + 1, slot + 2]) {
       const b = batch(new Array<number>(20).fill(1400), (_, len) => rng.bytes(len), key, signedWith);
-      const h = BatchHmac.create('sha256-128', key, { impl: 'native' });
+      const h = lanesHmac('sha256-128', key);
       h.signBatch(b.data, b.offsets, b.lengths, b.count, signedWith);
       b.data[b.offsets[3]! + 100]! ^= 1; // payload of region 3
       b.data[b.offsets[11]! + 1400 + 5]! ^= 0x80; // tag of region 11
