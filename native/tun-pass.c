@@ -108,8 +108,16 @@ static void transmit(svr_tun_pass *p, uint8_t *data, uint32_t nat) {
   }
 }
 
-uint32_t svr_tun_pass_run(svr_tun_pass *p, uint8_t *data, uint32_t *lens, uint32_t n, uint32_t batch, uint32_t snap,
-                          int *call) {
+void svr_tun_pass_verdicts(const uint8_t *data, const uint32_t *lens, uint32_t n, uint32_t snap, uint8_t *ok) {
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t *d = data + (size_t)i * snap;
+    uint32_t len = lens[i], proto = len >= 28 ? d[9] : 0;
+    ok[i] = d[0] == 0x45 && ((proto == 6 && len >= 40) || proto == 17) && svr_steady_verify_l4(d, 0, 20, 0, proto, len);
+  }
+}
+
+uint32_t svr_tun_pass_run(svr_tun_pass *p, uint8_t *data, uint32_t *lens, const uint8_t *l4ok, uint32_t n, uint32_t batch,
+                          uint32_t snap, int *call) {
   if (p->in && !svr_ni_current(p->t)) { /* JS prepares the marks again (native-receive.ts prepare) */
     *call = 1;
     return n;
@@ -128,6 +136,7 @@ uint32_t svr_tun_pass_run(svr_tun_pass *p, uint8_t *data, uint32_t *lens, uint32
     for (uint32_t j = 0; j < m; j++) p->off[j] = (i + j) * snap;
     b.off = p->off;
     b.len = lens + i;
+    b.l4ok = l4ok != NULL ? l4ok + i : NULL;
     b.count = m;
     p->res[2] = 0;
     uint32_t nat = p->in ? svr_ni_receive_batch(p->t, &b) : svr_nf_forward_batch(p->t, &b);
@@ -258,7 +267,7 @@ napi_value svr_tun_pass_probe(napi_env env, napi_callback_info info) {
   p->cap_len = olen;
   p->cap_if = oif;
   p->cap_max = (uint32_t)(nolen < noif ? nolen : noif);
-  uint32_t left = svr_tun_pass_run(p, data, lens, n, n, snap, &call);
+  uint32_t left = svr_tun_pass_run(p, data, lens, NULL, n, n, snap, &call);
   p->tally[T_N] = p->cap_n;
   svr_tun_pass_free(p);
   SVR_CHECK(env, napi_create_uint32(env, left, &result));
