@@ -300,7 +300,9 @@ uint32_t svr_ni_receive_batch(svr_ft *t, svr_ft_batch *bp) {
   uint32_t *nat_off = b.list[0], *nat_len = b.list[1], *nat_if = b.list[2], *rest_off = b.list[3], *rest_len = b.list[4];
   ni_work *w = t->work;
   uint32_t n = 0;
+  svr_pass_prefetch(data, b.dlen, off, lens, 0, b.count < SVR_PASS_AHEAD ? b.count : SVR_PASS_AHEAD);
   for (uint32_t i = 0; i < b.count; i++) {
+    if (i + SVR_PASS_AHEAD < b.count) svr_pass_prefetch(data, b.dlen, off, lens, i + SVR_PASS_AHEAD, i + SVR_PASS_AHEAD + 1);
     w->adm[i] = NI_BATCH;
     if (t->count > 0 && (size_t)off[i] + lens[i] <= b.dlen && admit(t, data + off[i], lens[i], b.ifx, b.now, b.l4ok != NULL && b.l4ok[i], &w->p[n])) {
       w->p[n].o = off[i];

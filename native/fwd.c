@@ -232,7 +232,9 @@ uint32_t svr_nf_forward_batch(svr_ft *t, svr_ft_batch *bp) {
   uint32_t *nat_off = b.list[0], *nat_len = b.list[1], *nat_if = b.list[2], *rest_off = b.list[3], *rest_len = b.list[4];
   nf_work *w = t->work;
   uint32_t n = 0, rest = 0;
+  svr_pass_prefetch(data, b.dlen, b.off, b.len, 0, b.count < SVR_PASS_AHEAD ? b.count : SVR_PASS_AHEAD);
   for (uint32_t i = 0; i < b.count; i++) {
+    if (i + SVR_PASS_AHEAD < b.count) svr_pass_prefetch(data, b.dlen, b.off, b.len, i + SVR_PASS_AHEAD, i + SVR_PASS_AHEAD + 1);
     uint32_t o = b.off[i], l = b.len[i], r = b.room;
     if ((size_t)o + l > b.dlen) r = 0;
     else if ((size_t)o + r > b.dlen) r = (uint32_t)(b.dlen - o);
