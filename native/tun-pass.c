@@ -232,14 +232,17 @@ svr_tun_pass *svr_tun_pass_args(napi_env env, napi_value *a, int *off) {
 }
 
 /* tunPassProbe(table, ifIndex, counters, idx, tally, now, data: Uint8Array, lens: Uint32Array, count, snap,
- *              out: Uint8Array, outLens: Uint32Array, outIf: Uint32Array) -> left (tests only: test/unit/router/wan-pass):
- * the pass on a caller's batch (slot i at data + i * snap), at a fixed clock (no time slot), its egress packets copied to
- * out (outLens / outIf filled, [count] in tally[T_N]) instead of written; what is left moved to slots 0.. as for JS. */
+ *              out: Uint8Array, outLens: Uint32Array, outIf: Uint32Array[, l4ok: Uint8Array]) -> left (tests only:
+ * test/unit/router/wan-pass, test/unit/io/tun-pass-verdict): the pass on a caller's batch (slot i at data + i * snap),
+ * at a fixed clock (no time slot), its egress packets copied to out (outLens / outIf filled, [count] in tally[T_N])
+ * instead of written; what is left moved to slots 0.. as for JS. l4ok: the reader thread's verdicts
+ * (svr_tun_pass_verdicts) as the batch's. */
 napi_value svr_tun_pass_probe(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value argv[13], a[8], empty, result;
-  void *data, *lens, *out, *olen, *oif, *tally;
-  size_t dlen, nlens, osize, nolen, noif, tlen;
+  size_t argc = 14;
+  napi_value argv[14], a[8], empty, result;
+  void *data, *lens, *out, *olen, *oif, *tally, *l4ok = NULL;
+  size_t dlen, nlens, osize, nolen, noif, tlen, nl4 = 0;
+  napi_valuetype l4ty = napi_undefined;
   uint32_t n, snap;
   double now;
   SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -249,9 +252,10 @@ napi_value svr_tun_pass_probe(napi_env env, napi_callback_info info) {
       svr_arg_u32(env, argv[9], "snap", &snap) || typed(env, argv[10], napi_uint8_array, &out, &osize) ||
       typed(env, argv[11], napi_uint32_array, &olen, &nolen) || typed(env, argv[12], napi_uint32_array, &oif, &noif) ||
       typed(env, argv[4], napi_float64_array, &tally, &tlen) || tlen <= T_N || snap == 0 || n > nlens ||
-      (size_t)n * snap > dlen) {
+      (size_t)n * snap > dlen || (argc > 13 && napi_typeof(env, argv[13], &l4ty) != napi_ok) ||
+      (l4ty != napi_undefined && (typed(env, argv[13], napi_uint8_array, &l4ok, &nl4) || nl4 < n))) {
     napi_throw_type_error(env, "SVR_ERR_IO_TUN_PASS", "tunPassProbe(table, ifIndex, counters, idx, tally, now, data, lens, "
-                                                      "count, snap, out, outLens, outIf)");
+                                                      "count, snap, out, outLens, outIf[, l4ok])");
     return NULL;
   }
   napi_value zero;
@@ -267,7 +271,7 @@ napi_value svr_tun_pass_probe(napi_env env, napi_callback_info info) {
   p->cap_len = olen;
   p->cap_if = oif;
   p->cap_max = (uint32_t)(nolen < noif ? nolen : noif);
-  uint32_t left = svr_tun_pass_run(p, data, lens, NULL, n, n, snap, &call);
+  uint32_t left = svr_tun_pass_run(p, data, lens, l4ok, n, n, snap, &call);
   p->tally[T_N] = p->cap_n;
   svr_tun_pass_free(p);
   SVR_CHECK(env, napi_create_uint32(env, left, &result));
