@@ -174,6 +174,15 @@ export function threadGroups(pid: number, ...snapshots: Threads[]): Map<number, 
   return out;
 }
 
+/** CPU seconds of `pid`'s threads of `group` (threadGroups), NaN when it is gone. */
+export function groupSeconds(pid: number, group: ThreadGroup): number {
+  const threads = threadCpu(pid);
+  if (threads.size === 0) return NaN;
+  let s = 0;
+  for (const [tid, g] of threadGroups(pid, threads)) if (g === group) s += threads.get(tid)!.seconds;
+  return s;
+}
+
 /** CPU seconds of `pid`'s thread groups between two threadCpu() snapshots (threads that started in between count whole; one that ended in between is missing). */
 export function groupCpuDelta(pid: number, before: Threads, after: Threads): Record<ThreadGroup, number> {
   const out: Record<ThreadGroup, number> = { main: 0, records: 0, tun: 0, v8: 0, other: 0 };

@@ -37,7 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ipn, recordingSteps, run, sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
 import { request } from '../src/node/control-client.js';
-import { cpuSeconds, machineBusySeconds } from './cpu.js';
+import { cpuSeconds, groupSeconds, machineBusySeconds } from './cpu.js';
 import { checkConnectivity, measureTcp } from './measure.js';
 import type { ModeContext } from './modes/mode.js';
 import { HEADLINE_NODE_ARGS, svrScript, type SvrouterMode } from './modes/svrouter.js';
@@ -83,9 +83,13 @@ export interface HaCpu {
   /** r1 (r1a in the pair): its main thread and its other threads (workers, libuv, V8) */
   r1Main: number;
   r1Other: number;
+  /** of r1's other threads, V8's helpers (cpu.ts threadGroups: GC, the compilers) */
+  r1V8?: number;
   r2: number;
   /** the standby r1b (all its threads; the pair only) */
   standby?: number;
+  /** of the standby's, its main thread (where the sync link and the replica run) */
+  standbyMain?: number;
   /** the machine's busy time, all cores (everything on it, other work included) */
   machine?: number;
   /** the bench process itself (its samplers; SVR_BENCH_INJECT's threads), above its idle rate */
@@ -231,7 +235,8 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     // warm up as a node that has run a while (the session path's code compiled), both sides alike
     await step(`${label} warm-up`, async () => { await sessionRate('udp', WARM_UP_SECONDS, svr, () => undefined, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW); });
     const pids = [svr.proc('r1')?.pid ?? NaN, svr.proc('r2')?.pid ?? NaN, standbyPid ?? NaN];
-    const cpu = (): number[] => [performance.now() / 1000, cpuSeconds(pids[0]!, true), cpuSeconds(pids[0]!), cpuSeconds(pids[1]!), cpuSeconds(pids[2]!), machineBusySeconds(), cpuSeconds(process.pid)];
+    const cpu = (): number[] => [performance.now() / 1000, cpuSeconds(pids[0]!, true), cpuSeconds(pids[0]!), cpuSeconds(pids[1]!), cpuSeconds(pids[2]!), machineBusySeconds(), cpuSeconds(process.pid),
+      groupSeconds(pids[0]!, 'v8'), cpuSeconds(pids[2]!, true)];
     // the idle rate first (timers, reports, heartbeats, the `svr show ha` sampler): subtracted from the episode's
     const idle0 = cpu();
     await sleep(IDLE_SAMPLE_MS);
@@ -239,11 +244,11 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     const test = (): Promise<SessionRate> => sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW);
     const e = await accountEpisode(cpu, idle, () => step(`${label} udp sessions`, async () => { r.sessions = await (standbyPid !== undefined && inject !== undefined ? inject.during(test) : test()); }), settled);
     const d = e.delta;
-    r.cpu = { seconds: d[WALL]!, testSeconds: e.testSeconds, r1Main: d[1]!, r1Other: d[2]! - d[1]!, r2: d[3]!, machine: d[MACHINE]!, bench: d[6]!, ...(standbyPid === undefined ? {} : { standby: d[4]! }) };
+    r.cpu = { seconds: d[WALL]!, testSeconds: e.testSeconds, r1Main: d[1]!, r1Other: d[2]! - d[1]!, r1V8: d[7]!, r2: d[3]!, machine: d[MACHINE]!, bench: d[6]!, ...(standbyPid === undefined ? {} : { standby: d[4]!, standbyMain: d[8]! }) };
     const n = r.sessions?.createdR1 ?? NaN;
     const us = (x: number): string => `${((x * 1e6) / n).toFixed(1)}`;
-    progress(`    cpu per session created (µs; above the idle rate, the test ${e.testSeconds.toFixed(1)} s and until settled ${e.settleSeconds.toFixed(1)} s more): r1 main ${us(d[1]!)}, r1 other threads ${us(d[2]! - d[1]!)}, r2 ${us(d[3]!)}`
-      + `${standbyPid === undefined ? '' : `, standby ${us(d[4]!)} (${us(e.testDelta[4]!)} of it during the test)`}, the bench ${us(d[6]!)}; the machine's busy time ${us(d[MACHINE]!)} (everything on it, load ${loadAverage()})`);
+    progress(`    cpu per session created (µs; above the idle rate, the test ${e.testSeconds.toFixed(1)} s and until settled ${e.settleSeconds.toFixed(1)} s more): r1 main ${us(d[1]!)}, r1 other threads ${us(d[2]! - d[1]!)} (V8's helpers ${us(d[7]!)}), r2 ${us(d[3]!)}`
+      + `${standbyPid === undefined ? '' : `, standby ${us(d[4]!)} (${us(e.testDelta[4]!)} of it during the test; its main thread ${us(d[8]!)})`}, the bench ${us(d[6]!)}; the machine's busy time ${us(d[MACHINE]!)} (everything on it, load ${loadAverage()})`);
     if (paced !== undefined) {
       const procs = [{ name: 'svr-r1', pid: pids[0]! }, { name: 'svr-r2', pid: pids[1]! }, ...(standbyPid === undefined ? [] : [{ name: 'svr-r1b', pid: standbyPid }])];
       await step(`${label} paced`, async () => { r.paced = await pacedCost(paced, svr, rate!, plan.sessionSeconds, procs, () => sleep(1000), progress); });

@@ -4,10 +4,13 @@
  *
  * Nearly every handshake completes within the first retry interval (200 ms), so that interval is watched
  * without an actor: a pending entry per session (control/pending-handshakes.ts: typed columns, nothing
- * allocated per handshake) and one sweep timer. Only a handshake still waiting at its first retry gets a
- * sessionEpisode actor, spawned with the time it already waited (the machine sends the first probe at once
- * and owns the rest). Measured: spawning an actor per new session cost ~40 % of r1's main thread at 8k
- * sessions/s (docs/performance.md).
+ * allocated per handshake) and one sweep timer. Measured: spawning an actor per new session cost ~40 % of r1's
+ * main thread at 8k sessions/s (docs/performance.md). A handshake still waiting at its first retry gets its first
+ * probe from the sweep and waits for the second retry (twice the first interval) in a second set of columns: a
+ * router that falls behind (a loaded machine: the peer's answer waits in a queue) confirms most of those in
+ * that interval, where each actor cost ~100 µs of r1's main thread (docs/performance.md "Wave 26, sus22").
+ * Only a handshake still waiting at its second retry gets a sessionEpisode actor, spawned with its one probe and
+ * the time it waited since (the machine sends the second probe at once and owns the rest).
  */
 import { createActor, type Actor } from 'xstate';
 import { sessionEpisode } from '../machines/session-episode.js';
@@ -36,6 +39,8 @@ export class EpisodeSupervisor {
   /** by session row (rows are unique per router; a new generation supersedes the old entry) */
   private readonly live = new Map<number, { gen: number; actor: Actor<typeof sessionEpisode>; move?: EpisodeMove }>();
   private readonly pending = new PendingHandshakes();
+  /** handshakes that got their first probe from the sweep, waiting for the second retry */
+  private readonly probed = new PendingHandshakes();
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly machine;
   private readonly firstRetryMs: number;
@@ -43,13 +48,23 @@ export class EpisodeSupervisor {
   private sweptAt = 0;
   /** what a resolved pending handshake reports (made once: no closure per event); its id's text only when read */
   private readonly releasedId: SessionIdText = () => this.pending.releasedId();
+  private readonly probedId: SessionIdText = () => this.probed.releasedId();
   private readonly confirmed: TakeDue = (_row, _gen, move) => this.commands.outcome(this.releasedId, 'confirmed', 0, move);
   private readonly gone: TakeDue = (_row, _gen, move) => this.commands.outcome(this.releasedId, 'gone', 0, move);
+  private readonly confirmedProbed: TakeDue = (_row, _gen, move) => this.commands.outcome(this.probedId, 'confirmed', 1, move);
+  private readonly goneProbed: TakeDue = (_row, _gen, move) => this.commands.outcome(this.probedId, 'gone', 1, move);
   private readonly sweepTick = (): void => this.sweep();
-  private readonly spawn: TakeDue = (row, gen, move) => this.spawnActor(row, gen, this.pending.releasedId(), this.pending.releasedSince(), move);
+  /** at the first retry: the first probe, then the wait for the second (no probe allowed: the machine fails it) */
+  private readonly firstRetry: TakeDue;
+  private readonly spawn: TakeDue = (row, gen, move) => this.spawnActor(row, gen, this.pending.releasedId(), this.pending.releasedSince(), move, 0);
+  private readonly spawnProbed: TakeDue = (row, gen, move) => this.spawnActor(row, gen, this.probed.releasedId(), this.probed.releasedSince(), move, 1);
 
   constructor(private readonly commands: EpisodeCommands, private readonly opts: EpisodeOptions = {}, private readonly clock: () => number = () => performance.now()) {
     this.firstRetryMs = opts.baseDelayMs ?? 200;
+    this.firstRetry = (opts.maxTries ?? 4) > 0 ? (row, gen, move) => {
+      commands.probe(row, gen);
+      this.probed.addReleased(this.pending, row, gen, move, this.sweptAt);
+    } : this.spawn;
     this.machine = sessionEpisode.provide({
       actions: {
         resendMetadata: (_, p) => commands.probe(p.row, p.gen),
@@ -61,7 +76,12 @@ export class EpisodeSupervisor {
 
   /** Number of handshakes in flight. */
   get inFlight(): number {
-    return this.live.size + this.pending.size;
+    return this.live.size + this.pending.size + this.probed.size;
+  }
+
+  /** Number of handshakes with an episode actor (unanswered at their second retry). */
+  get actors(): number {
+    return this.live.size;
   }
 
   handle(events: readonly DpEvent[]): void {
@@ -114,23 +134,26 @@ export class EpisodeSupervisor {
   /** Reverse metadata seen (`confirmed`) or the session removed. */
   private end(row: number, gen: number, confirmed: boolean): void {
     if (this.pending.resolveGen(row, gen, confirmed ? this.confirmed : this.gone)) return;
+    if (this.probed.resolveGen(row, gen, confirmed ? this.confirmedProbed : this.goneProbed)) return;
     const l = this.live.get(row);
     if (l === undefined || l.gen !== gen) return;
     l.actor.send({ type: confirmed ? 'session.reverseSeen' : 'session.removed' });
   }
 
-  /** Spawns an episode actor for each handshake still waiting at its first retry. */
+  /** Probes each handshake still waiting at its first retry; spawns an episode actor for each still waiting at its
+   *  second (the machine's: twice the first interval after the first probe). */
   private sweep(): void {
     this.sweptAt = this.clock();
-    this.pending.takeDue(this.sweptAt - this.firstRetryMs, this.spawn);
-    if (this.pending.size === 0 && this.sweepTimer !== null) {
+    this.probed.takeDue(this.sweptAt - 2 * this.firstRetryMs, this.spawnProbed);
+    this.pending.takeDue(this.sweptAt - this.firstRetryMs, this.firstRetry);
+    if (this.pending.size === 0 && this.probed.size === 0 && this.sweepTimer !== null) {
       clearInterval(this.sweepTimer);
       this.sweepTimer = null;
     }
   }
 
-  private spawnActor(row: number, gen: number, sessionId: string, since: number, move: EpisodeMove | undefined): void {
-    const actor = createActor(this.machine, { input: { row, gen, sessionId, ...this.opts, waitedMs: this.sweptAt - since } });
+  private spawnActor(row: number, gen: number, sessionId: string, since: number, move: EpisodeMove | undefined, tries: number): void {
+    const actor = createActor(this.machine, { input: { row, gen, sessionId, ...this.opts, waitedMs: this.sweptAt - since, tries } });
     actor.subscribe({ complete: () => {
       if (this.live.get(row)?.actor === actor) this.live.delete(row);
     } });
@@ -138,7 +161,9 @@ export class EpisodeSupervisor {
     actor.start();
   }
 
+  /** Ends row's handshake past its first probe (a new one in the row supersedes it). */
   private stopActor(row: number): void {
+    this.probed.resolve(row);
     const l = this.live.get(row);
     if (l === undefined) return;
     this.live.delete(row);
@@ -151,5 +176,6 @@ export class EpisodeSupervisor {
     for (const l of this.live.values()) l.actor.stop();
     this.live.clear();
     this.pending.clear();
+    this.probed.clear();
   }
 }

@@ -79,6 +79,16 @@ export class PendingHandshakes {
     for (let w = 0; w < 4; w++) this.idWords[s * 4 + w] = words[at + w]!;
   }
 
+  /** Starts here, at `since`, the handshake `from` is handing over (inside its TakeDue call): its session id (words
+   *  or text) and move come along, no string made. */
+  addReleased(from: PendingHandshakes, row: number, gen: number, move: EpisodeMove | undefined, since: number): void {
+    const s = this.place(row, gen), f = from.released;
+    this.since[s] = since;
+    this.ids[s] = from.ids[f];
+    this.moves[s] = move;
+    for (let w = 0; w < 4; w++) this.idWords[s * 4 + w] = from.idWords[f * 4 + w]!;
+  }
+
   /** The session id's text of the handshake being handed over (inside a TakeDue call only). */
   releasedId(): string {
     const s = this.released;

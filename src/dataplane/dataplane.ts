@@ -72,6 +72,8 @@ export interface DataplaneOptions {
   replaySenderBase?: number;
   /** rows per slice of the route check after a swap (route-follow.ts); default ROUTE_CHECK_ROWS */
   routeCheckRows?: number;
+  /** rows per slice of the NAT keep-alive walk (session-probes.ts); default KEEPALIVE_ROWS */
+  keepaliveRows?: number;
 }
 
 /** Rows a sweep looks at, at most (~50-100 ns each, ~1-2 µs for one that expires). */
@@ -123,7 +125,7 @@ export class Dataplane {
     this.graph = this.buildGraph([]);
     this.tx = new Transmitter(ctx, opts.ports);
     this.out = new Originator(ctx, this.tx, this.clock, this.wallClock);
-    this.probes = new SessionProbes(ctx, this.out, this.clock);
+    this.probes = new SessionProbes(ctx, this.out, this.clock, opts.keepaliveRows);
     this.countersReport = new CountersReport(ctx, opts.sessionCountersMs ?? SESSION_COUNTERS_MS, opts.countersWanted ?? (() => true));
     const c = ctx.counters;
     this.cNative = c.id('native-forwarded');
@@ -393,10 +395,10 @@ export class Dataplane {
 
   /**
    * Expires idle sessions: the rows of the expiry wheel's slots due by now, at most `budget` of them
-   * (session-table.ts); and reports the totals of live sessions for interim records (counters-report.ts).
-   * Returns true when due rows are left: the caller sweeps again soon (between batches), so expiry keeps
-   * up with any rate of new sessions. After a sweep that left nothing due, a drained table gives the heap
-   * back (heap-release.ts).
+   * (session-table.ts); reports the totals of live sessions for interim records (counters-report.ts); and looks
+   * at a slice of the rows for NAT keep-alives (session-probes.ts). Returns true when due rows, or rows of the
+   * keep-alive walk, are left: the caller sweeps again soon (between batches), so expiry keeps up with any rate
+   * of new sessions. After a sweep that left nothing due, a drained table gives the heap back (heap-release.ts).
    */
   sweep(budget = SWEEP_BUDGET): boolean {
     const now = this.clock();
@@ -406,14 +408,14 @@ export class Dataplane {
       removeSession(ctx, r, expiryReason(ctx, r), now);
     });
     this.countersReport.report(now);
-    this.probes.natKeepalive(now);
+    const walking = this.probes.natKeepalive(now);
     if (ctx.fec.any) {
       ctx.fecTx.flushDue(now); // FEC groups of streams that paused: their parity goes now
       this.tx.transmitDup();
     }
     this.flushEvents();
     if (v8Heap !== null) this.drain.afterSweep(ctx.sessions.active, now, !more, v8Heap); // heap-release.ts
-    return more;
+    return more || walking;
   }
 
   /** Sweeps until no due row is left (control's `router.sweep()`, tests). */

@@ -17,6 +17,10 @@ import { Control } from '../packet/svr-metadata.js';
 /** How often the NAT keep-alive looks for idle sessions (ms). */
 const KEEPALIVE_SCAN_MS = 1000;
 
+/** Rows one slice of the keep-alive walk looks at, at most: ~0.1 ms plus its probes (the walk in one piece took
+ *  ~7-8 ms a second at 1 M rows on the data path's thread, docs/performance.md wave 26). */
+export const KEEPALIVE_ROWS = 16_384;
+
 /** A session the peer opened toward us behind NAT is probed every scan until followed, while it saw a packet this recently (ms). */
 const OPENING_PROBES_MS = 5000;
 
@@ -27,9 +31,14 @@ export class SessionProbes {
   private readonly cKeepalives: number;
   private readonly cResignalled: number;
   private readonly cTransformedLater: number;
+  /** when the last keep-alive walk started */
   private keepaliveAt = -Infinity;
+  /** the next row the keep-alive walk looks at; -1: no walk under way */
+  private keepaliveRow = -1;
 
-  constructor(private readonly ctx: DataplaneContext, private readonly out: Originator, private readonly clock: () => number) {
+  /** `keepaliveRows`: rows per slice of the keep-alive walk (KEEPALIVE_ROWS). */
+  constructor(private readonly ctx: DataplaneContext, private readonly out: Originator, private readonly clock: () => number,
+    private readonly keepaliveRows = KEEPALIVE_ROWS) {
     const c = ctx.counters;
     this.cProbes = c.id('health-checks-sent');
     this.cTransformedLater = c.id('tcp-sessions-moved-to-udp');
@@ -83,14 +92,20 @@ export class SessionProbes {
    * comes back through it. A session the peer opened that the peer has not followed yet probes every time
    * while the peer sent on it within OPENING_PROBES_MS. Neither keeps a session from
    * expiring (session-lookup), so an idle session still ends at its timeout.
+   * The walk over the rows goes in slices of `keepaliveRows`, one a sweep; returns true while rows are left (the
+   * caller sweeps again soon, between batches), so no sweep stalls the data path for the whole table.
    */
-  natKeepalive(now: number): void {
+  natKeepalive(now: number): boolean {
     const ctx = this.ctx;
-    if (now - this.keepaliveAt < KEEPALIVE_SCAN_MS || !ctx.tables.paths.some((p) => p.outboundOnly)) return;
-    this.keepaliveAt = now;
+    if (this.keepaliveRow < 0) {
+      if (now - this.keepaliveAt < KEEPALIVE_SCAN_MS || !ctx.tables.paths.some((p) => p.outboundOnly)) return false;
+      this.keepaliveAt = now;
+      this.keepaliveRow = 0;
+    }
     const t = ctx.sessions;
     const paths = ctx.tables.paths;
-    for (let r = 0; r < t.capacity; r++) {
+    const end = Math.min(t.capacity, this.keepaliveRow + this.keepaliveRows);
+    for (let r = this.keepaliveRow; r < end; r++) {
       if (!t.isActive(r)) continue;
       const role = t.role[r];
       const p = paths[t.path[r]!];
@@ -103,6 +118,8 @@ export class SessionProbes {
       const sent = role === ROLE_INGRESS ? this.probe(r, t.gen[r]!) : this.reverseProbe(r, t.gen[r]!);
       if (sent && !opening) ctx.counters.add(this.cKeepalives);
     }
+    this.keepaliveRow = end < t.capacity ? end : -1;
+    return this.keepaliveRow >= 0;
   }
 
   /**

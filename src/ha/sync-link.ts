@@ -270,7 +270,9 @@ export class SyncLink {
       const size = framedSize(p, o);
       if (count > 0 && (o + size - start > room || count === 0xffff)) close();
       while (this.pendingMarks[mark]!.end <= o) mark++;
-      markedAt = Math.min(markedAt, this.pendingMarks[mark]!.markedAt);
+      // not Math.min: markedAt is the close's, a context slot, and a double stored there is a new heap number (with
+      // Math.min, one a record: 16-20 B of garbage a synced row on the active; now one a part)
+      if (this.pendingMarks[mark]!.markedAt < markedAt) markedAt = this.pendingMarks[mark]!.markedAt;
       o += size;
       count++;
     }

@@ -20,8 +20,10 @@ export interface EpisodeInput {
   /** first retry delay in ms; default 200 */
   baseDelayMs?: number;
   /** ms the handshake already waited before the actor was spawned (the supervisor watches the first
-   *  interval without an actor); counted against the first retry */
+   *  intervals without an actor); counted against the next retry */
   waitedMs?: number;
+  /** probes the supervisor already sent (its first, at the first retry); default 0 */
+  tries?: number;
 }
 
 export interface EpisodeContext {
@@ -58,7 +60,7 @@ export const sessionEpisode = setup({
     row: input.row,
     gen: input.gen,
     sessionId: input.sessionId,
-    tries: 0,
+    tries: input.tries ?? 0,
     maxTries: input.maxTries ?? 4,
     baseDelayMs: input.baseDelayMs ?? 200,
     waitedMs: input.waitedMs ?? 0,

@@ -1,7 +1,7 @@
 /**
  * One simulated TCP connection (RFC 9293, simplified but wire-real): 3-way handshake with MSS, random ISN,
  * sliding window, cumulative ACKs, retransmission on timeout (go-back-N from the first unacknowledged byte,
- * RTO doubling, then reset), fast retransmit on three duplicate ACKs, in-order delivery (out-of-order segments
+ * RTO doubling, then reset; an ACK up to the highest sequence sent stays acceptable after the rewind), fast retransmit on three duplicate ACKs, in-order delivery (out-of-order segments
  * are dropped and answered with a duplicate ACK), FIN both ways (half-close), RST, and a short TIME-WAIT that
  * re-acknowledges a retransmitted FIN. No window scaling, SACK, timestamps or congestion control: the sender
  * keeps at most min(peer window, `maxInFlight`) bytes in flight.
@@ -33,6 +33,8 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
   private readonly iss: number;
   private sndUna: number;
   private sndNxt: number;
+  /** the highest sequence sent (+1): SND.NXT before a go-back-N rewound it (RFC 9293 §3.10.7.4 checks ACKs against it) */
+  private sndMax: number;
   private sndWnd = 0;
   private sndWl1 = 0;
   private sndWl2 = 0;
@@ -81,6 +83,7 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
     this.iss = iss >>> 0;
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
+    this.sndMax = this.iss;
     this.sndMss = options.mss;
     this.rto = options.rtoMs;
     this.st = 'CLOSED';
@@ -166,7 +169,7 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
   openActive(waiter: { resolve: (c: TcpConnection) => void; reject: (e: SvrError) => void }): void {
     this.connectWaiter = waiter;
     this.st = 'SYN_SENT';
-    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndNxt = this.sndMax = seqAdd(this.iss, 1);
     this.sendSyn();
     this.armTimer();
   }
@@ -177,7 +180,7 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
     this.st = 'SYN_RECEIVED';
     this.irs = syn.seq;
     this.rcvNxt = seqAdd(syn.seq, 1);
-    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndNxt = this.sndMax = seqAdd(this.iss, 1);
     this.learnPeer(syn);
     this.sendSyn();
     this.armTimer();
@@ -294,14 +297,16 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
       cb?.(this);
       return !this.isClosed(); // the listener may have destroyed it
     }
-    if (seqLt(this.sndNxt, ack)) {
-      this.sendAck(); // acknowledges something we never sent
+    // RFC 9293 §3.10.7.4: an ACK of something not yet sent is answered and dropped; after a go-back-N, "sent" goes
+    // up to SND.MAX (the first transmission's ACK may come back after the rewind)
+    if (seqLt(this.sndMax, ack)) {
+      this.sendAck();
       return false;
     }
     if (seqLt(this.sndUna, ack)) {
       this.onNewAck(ack);
     } else if (ack === this.sndUna && seg.payload.length === 0 && (seg.flags & TCP_FIN) === 0
-      && seg.window === this.sndWnd && this.sndNxt !== this.sndUna && this.sndWnd > 0) {
+      && seg.window === this.sndWnd && this.sndMax !== this.sndUna && this.sndWnd > 0) {
       if (++this.dupAcks === 3) this.goBack(); // fast retransmit
     }
     if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
@@ -324,6 +329,7 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
     this.sendBuf.consume(dataAcked);
     this.bytesSent += dataAcked;
     this.sndUna = ack;
+    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack; // acknowledged past a go-back-N's resend: go on from there
     this.dupAcks = 0;
     this.retries = 0;
     this.rto = this.opts.rtoMs;
@@ -414,10 +420,12 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
         const flags = TCP_ACK | (n === left ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
         this.transport.send(this, this.sndNxt, this.rcvNxt, flags, this.noteWindow(), this.sendBuf.view(sent, n));
         this.sndNxt = seqAdd(this.sndNxt, n + (fin ? 1 : 0));
+        if (seqLt(this.sndMax, this.sndNxt)) this.sndMax = this.sndNxt;
         if (fin) break;
       } else if (left === 0 && this.finQueued) {
         this.transport.send(this, this.sndNxt, this.rcvNxt, TCP_ACK | TCP_FIN, this.noteWindow());
         this.sndNxt = seqAdd(this.sndNxt, 1);
+        if (seqLt(this.sndMax, this.sndNxt)) this.sndMax = this.sndNxt;
         break;
       } else {
         break;

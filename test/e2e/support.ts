@@ -7,6 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep, waitForValue } from '../support/config.js';
 import type { FileTest } from '../support/prerequisites.js';
 
 /**
@@ -124,19 +125,15 @@ export function show(r: Result): string {
   return `exit ${r.code}\nstdout: ${r.stdout.slice(-3000)}\nstderr: ${r.stderr.slice(-3000)}`;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep };
 
-/** Calls `fn` until it returns a value (not undefined) or the time is up. */
-export async function pollUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(150);
-  }
+/** What a poll waits for: any answer but undefined and false (waitForValue polls on while it gets those). */
+type Found = object | string | number | bigint | symbol | true;
+
+/** waitForValue (test/support/config.ts) at the pace of e2e checks, 150 ms apart (each runs commands in namespaces):
+ *  `fn`'s first answer that is not undefined; throws `timed out after <ms> ms waiting for <what>`. */
+export function pollUntil<T extends Found>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  return waitForValue(what, fn, timeoutMs, 150);
 }
 
 export interface Capture {

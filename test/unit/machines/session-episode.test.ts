@@ -57,6 +57,26 @@ test('with a simulated clock: probes back off 200, 400, 800, 1600 ms, then the s
   assert.is(actor.getSnapshot().status, 'done');
 });
 
+test('spawned after the supervisor\'s first probe: the second retry comes 400 ms after it, less the time waited', () => {
+  const clock = new SimulatedClock();
+  const probes: number[] = [];
+  const outcomes: string[] = [];
+  const actor = createActor(sessionEpisode.provide({
+    actions: {
+      resendMetadata: () => probes.push(clock.now()),
+      record: (_, p) => outcomes.push(`${p.outcome}/${p.tries}`),
+    },
+  }), { input: { ...input, tries: 1, waitedMs: 150 }, clock });
+  actor.start();
+  assert.is(actor.getSnapshot().context.tries, 1);
+  clock.increment(249);
+  assert.equal(probes, []);
+  clock.increment(1);
+  assert.equal(probes, [250]);
+  actor.send({ type: 'session.reverseSeen' });
+  assert.equal(outcomes, ['confirmed/2']);
+});
+
 test('a reverse packet after two probes confirms without teardown', () => {
   const clock = new SimulatedClock();
   const probes: number[] = [];
