@@ -205,6 +205,7 @@ svr_ft *svr_ft_batch_args(napi_env env, napi_callback_info info, const svr_ft_ki
   svr_ft *t = svr_ft_arg(env, info, &argc, argv, kind);
   napi_value *a = argv + (room ? 1 : 0); /* a[5]: ifIndex */
   b->room = 0;
+  b->l4ok = NULL;
   if (t == NULL) return NULL;
   if (argc < (size_t)(9 + (room ? 1 : 0)) || svr_arg_typed(env, argv[1], napi_uint8_array, "data", &datav, &b->dlen) != 0 ||
       svr_arg_typed(env, argv[2], napi_uint32_array, "offsets", &offv, &on) != 0 ||

@@ -72,6 +72,7 @@ typedef struct {
   int64_t slot; /* the time slot of time-based tags; -1: none */
   uint32_t *res;
   uint32_t *list[SVR_FT_LISTS]; /* res after its `head` words: natOff, natLen, natIf, restOff, restLen */
+  const uint8_t *l4ok; /* per packet, 1: its IPv4 L4 checksum verified on the reader thread (tun-pass.c); NULL: none */
 } svr_ft_batch;
 
 /* The session table's columns both directions account in (session-table.ts): arr[0, SVR_FT_COLS); then its HA sync

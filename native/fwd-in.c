@@ -166,8 +166,8 @@ static int window_ok(const svr_ft *t, uint32_t w) {
 }
 
 /* Step 1 for one packet d[0, len): everything checked, nothing written. 0: not admitted (an admitted flow's mark is
- * dropped: its later packets follow this one to JS). */
-static int admit(svr_ft *t, const uint8_t *d, uint32_t len, uint32_t ifx, double now, ni_pkt *p) {
+ * dropped: its later packets follow this one to JS). l4ok: the reader thread verified the L4 checksum (fwd.c admit). */
+static int admit(svr_ft *t, const uint8_t *d, uint32_t len, uint32_t ifx, double now, int l4ok, ni_pkt *p) {
   if (len < 28 || (d[9] != 6 && d[9] != 17)) return 0;
   uint32_t proto = d[9];
   svr_ft_flow f = {{rd32(d, 12), rd32(d, 16), rd32(d, 20), (ifx & 0xffff) << 8 | proto}};
@@ -194,7 +194,7 @@ static int admit(svr_ft *t, const uint8_t *d, uint32_t len, uint32_t ifx, double
   if (k == NULL || !svr_crypto_live(k)) goto fallback;
   uint32_t framed = e->framed && at > body;
   if (framed && d[at - 1] != 0 && (d[at - 1] != e->pkid || e->pkid == 0 || c == NULL || !svr_crypto_live(c))) goto fallback;
-  if ((framed || e->transform) && !svr_steady_verify_l4(d, 0, 20, 0, proto, len)) goto fallback;
+  if ((framed || e->transform) && !l4ok && !svr_steady_verify_l4(d, 0, 20, 0, proto, len)) goto fallback;
   *p = (ni_pkt){.e = e, .len = len, .payload = payload, .at = at, .end = at, .framed = framed, .proto = proto, .body = body};
   return 1;
 fallback:
@@ -300,9 +300,11 @@ uint32_t svr_ni_receive_batch(svr_ft *t, svr_ft_batch *bp) {
   uint32_t *nat_off = b.list[0], *nat_len = b.list[1], *nat_if = b.list[2], *rest_off = b.list[3], *rest_len = b.list[4];
   ni_work *w = t->work;
   uint32_t n = 0;
+  svr_pass_prefetch(data, b.dlen, off, lens, 0, b.count < SVR_PASS_AHEAD ? b.count : SVR_PASS_AHEAD);
   for (uint32_t i = 0; i < b.count; i++) {
+    if (i + SVR_PASS_AHEAD < b.count) svr_pass_prefetch(data, b.dlen, off, lens, i + SVR_PASS_AHEAD, i + SVR_PASS_AHEAD + 1);
     w->adm[i] = NI_BATCH;
-    if (t->count > 0 && (size_t)off[i] + lens[i] <= b.dlen && admit(t, data + off[i], lens[i], b.ifx, b.now, &w->p[n])) {
+    if (t->count > 0 && (size_t)off[i] + lens[i] <= b.dlen && admit(t, data + off[i], lens[i], b.ifx, b.now, b.l4ok != NULL && b.l4ok[i], &w->p[n])) {
       w->p[n].o = off[i];
       w->adm[i] = n++;
     }

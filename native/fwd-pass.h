@@ -29,4 +29,14 @@ uint32_t svr_ni_receive_batch(svr_ft *t, svr_ft_batch *b);
  * (svr-out's clearing generation, the path keys' and flow keys' changes, the arrays replaced). 0: leave it to JS. */
 int svr_ni_current(const svr_ft *t);
 
+/* Software prefetch of every line of packets [from, to) of a batch: the admit loops ask for the packets a few ahead, so
+ * the lines the reader thread wrote on the other core come over while this thread works on earlier ones. */
+#define SVR_PASS_AHEAD 4
+static inline void svr_pass_prefetch(const uint8_t *data, size_t dlen, const uint32_t *off, const uint32_t *len,
+                                     uint32_t from, uint32_t to) {
+  for (uint32_t i = from; i < to; i++)
+    if ((size_t)off[i] + len[i] <= dlen)
+      for (uint32_t o = 0; o < len[i]; o += 64) __builtin_prefetch(data + off[i] + o);
+}
+
 #endif

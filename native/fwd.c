@@ -131,8 +131,9 @@ static napi_value nf_key_set(napi_env env, napi_callback_info info) {
 }
 
 /* Phase 1, one packet d[0, len) with `room` bytes from d: checks everything first (any no: 0, to JS unchanged, and the
- * flow loses its mark), then TTL - 1 and the plain marker. Fills *p. */
-static int admit(svr_ft *t, uint8_t *d, uint32_t len, uint32_t room, uint32_t ifx, double now, nf_pkt *p) {
+ * flow loses its mark), then TTL - 1 and the plain marker. Fills *p. l4ok: the reader thread verified the L4 checksum
+ * (the same svr_steady_verify_l4 over the same bytes), so this thread does not read the payload for it. */
+static int admit(svr_ft *t, uint8_t *d, uint32_t len, uint32_t room, uint32_t ifx, double now, int l4ok, nf_pkt *p) {
   if (len < 28 || d[0] != 0x45 || rd16(d, 2) != len || (rd16(d, 6) & 0x3fff) != 0 || d[8] <= 1) return 0;
   uint32_t proto = d[9];
   if (proto != 6 && proto != 17) return 0;
@@ -161,7 +162,7 @@ static int admit(svr_ft *t, uint8_t *d, uint32_t len, uint32_t room, uint32_t if
   /* the peer reads the bytes after the UDP header first: under the transform the TCP header (svr-out.ts emit) */
   uint32_t first = udp ? 20 : payload;
   if ((!framed || udp) && len - first >= BASE_HEADER && memcmp(d + first, COOKIE, COOKIE_LEN) == 0) goto fallback;
-  if ((framed || udp) && !svr_steady_verify_l4(d, 0, 20, 0, proto, len)) goto fallback;
+  if ((framed || udp) && !l4ok && !svr_steady_verify_l4(d, 0, 20, 0, proto, len)) goto fallback;
   d[8]--; /* decode: TTL - 1 (the IPv4 header checksum is recomputed by the finish) */
   if (udp) { /* packet-ops.ts insertUdpHeader: UDP between the routers, the TCP segment its payload (docs/wan.md) */
     memmove(d + 20 + UDP_HDR, d + 20, len - 20);
@@ -231,11 +232,13 @@ uint32_t svr_nf_forward_batch(svr_ft *t, svr_ft_batch *bp) {
   uint32_t *nat_off = b.list[0], *nat_len = b.list[1], *nat_if = b.list[2], *rest_off = b.list[3], *rest_len = b.list[4];
   nf_work *w = t->work;
   uint32_t n = 0, rest = 0;
+  svr_pass_prefetch(data, b.dlen, b.off, b.len, 0, b.count < SVR_PASS_AHEAD ? b.count : SVR_PASS_AHEAD);
   for (uint32_t i = 0; i < b.count; i++) {
+    if (i + SVR_PASS_AHEAD < b.count) svr_pass_prefetch(data, b.dlen, b.off, b.len, i + SVR_PASS_AHEAD, i + SVR_PASS_AHEAD + 1);
     uint32_t o = b.off[i], l = b.len[i], r = b.room;
     if ((size_t)o + l > b.dlen) r = 0;
     else if ((size_t)o + r > b.dlen) r = (uint32_t)(b.dlen - o);
-    if (t->count > 0 && r >= l && admit(t, data + o, l, r, b.ifx, b.now, &w->p[n])) {
+    if (t->count > 0 && r >= l && admit(t, data + o, l, r, b.ifx, b.now, b.l4ok != NULL && b.l4ok[i], &w->p[n])) {
       w->p[n++].o = o;
     } else {
       rest_off[rest] = o;

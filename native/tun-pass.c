@@ -108,8 +108,16 @@ static void transmit(svr_tun_pass *p, uint8_t *data, uint32_t nat) {
   }
 }
 
-uint32_t svr_tun_pass_run(svr_tun_pass *p, uint8_t *data, uint32_t *lens, uint32_t n, uint32_t batch, uint32_t snap,
-                          int *call) {
+void svr_tun_pass_verdicts(const uint8_t *data, const uint32_t *lens, uint32_t n, uint32_t snap, uint8_t *ok) {
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t *d = data + (size_t)i * snap;
+    uint32_t len = lens[i], proto = len >= 28 ? d[9] : 0;
+    ok[i] = d[0] == 0x45 && ((proto == 6 && len >= 40) || proto == 17) && svr_steady_verify_l4(d, 0, 20, 0, proto, len);
+  }
+}
+
+uint32_t svr_tun_pass_run(svr_tun_pass *p, uint8_t *data, uint32_t *lens, const uint8_t *l4ok, uint32_t n, uint32_t batch,
+                          uint32_t snap, int *call) {
   if (p->in && !svr_ni_current(p->t)) { /* JS prepares the marks again (native-receive.ts prepare) */
     *call = 1;
     return n;
@@ -128,6 +136,7 @@ uint32_t svr_tun_pass_run(svr_tun_pass *p, uint8_t *data, uint32_t *lens, uint32
     for (uint32_t j = 0; j < m; j++) p->off[j] = (i + j) * snap;
     b.off = p->off;
     b.len = lens + i;
+    b.l4ok = l4ok != NULL ? l4ok + i : NULL;
     b.count = m;
     p->res[2] = 0;
     uint32_t nat = p->in ? svr_ni_receive_batch(p->t, &b) : svr_nf_forward_batch(p->t, &b);
@@ -223,14 +232,17 @@ svr_tun_pass *svr_tun_pass_args(napi_env env, napi_value *a, int *off) {
 }
 
 /* tunPassProbe(table, ifIndex, counters, idx, tally, now, data: Uint8Array, lens: Uint32Array, count, snap,
- *              out: Uint8Array, outLens: Uint32Array, outIf: Uint32Array) -> left (tests only: test/unit/router/wan-pass):
- * the pass on a caller's batch (slot i at data + i * snap), at a fixed clock (no time slot), its egress packets copied to
- * out (outLens / outIf filled, [count] in tally[T_N]) instead of written; what is left moved to slots 0.. as for JS. */
+ *              out: Uint8Array, outLens: Uint32Array, outIf: Uint32Array[, l4ok: Uint8Array]) -> left (tests only:
+ * test/unit/router/wan-pass, test/unit/io/tun-pass-verdict): the pass on a caller's batch (slot i at data + i * snap),
+ * at a fixed clock (no time slot), its egress packets copied to out (outLens / outIf filled, [count] in tally[T_N])
+ * instead of written; what is left moved to slots 0.. as for JS. l4ok: the reader thread's verdicts
+ * (svr_tun_pass_verdicts) as the batch's. */
 napi_value svr_tun_pass_probe(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value argv[13], a[8], empty, result;
-  void *data, *lens, *out, *olen, *oif, *tally;
-  size_t dlen, nlens, osize, nolen, noif, tlen;
+  size_t argc = 14;
+  napi_value argv[14], a[8], empty, result;
+  void *data, *lens, *out, *olen, *oif, *tally, *l4ok = NULL;
+  size_t dlen, nlens, osize, nolen, noif, tlen, nl4 = 0;
+  napi_valuetype l4ty = napi_undefined;
   uint32_t n, snap;
   double now;
   SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -240,9 +252,10 @@ napi_value svr_tun_pass_probe(napi_env env, napi_callback_info info) {
       svr_arg_u32(env, argv[9], "snap", &snap) || typed(env, argv[10], napi_uint8_array, &out, &osize) ||
       typed(env, argv[11], napi_uint32_array, &olen, &nolen) || typed(env, argv[12], napi_uint32_array, &oif, &noif) ||
       typed(env, argv[4], napi_float64_array, &tally, &tlen) || tlen <= T_N || snap == 0 || n > nlens ||
-      (size_t)n * snap > dlen) {
+      (size_t)n * snap > dlen || (argc > 13 && napi_typeof(env, argv[13], &l4ty) != napi_ok) ||
+      (l4ty != napi_undefined && (typed(env, argv[13], napi_uint8_array, &l4ok, &nl4) || nl4 < n))) {
     napi_throw_type_error(env, "SVR_ERR_IO_TUN_PASS", "tunPassProbe(table, ifIndex, counters, idx, tally, now, data, lens, "
-                                                      "count, snap, out, outLens, outIf)");
+                                                      "count, snap, out, outLens, outIf[, l4ok])");
     return NULL;
   }
   napi_value zero;
@@ -258,7 +271,7 @@ napi_value svr_tun_pass_probe(napi_env env, napi_callback_info info) {
   p->cap_len = olen;
   p->cap_if = oif;
   p->cap_max = (uint32_t)(nolen < noif ? nolen : noif);
-  uint32_t left = svr_tun_pass_run(p, data, lens, n, n, snap, &call);
+  uint32_t left = svr_tun_pass_run(p, data, lens, l4ok, n, n, snap, &call);
   p->tally[T_N] = p->cap_n;
   svr_tun_pass_free(p);
   SVR_CHECK(env, napi_create_uint32(env, left, &result));

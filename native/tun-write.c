@@ -975,6 +975,8 @@ uint32_t svr_tun_writer_push(writer *w, const uint8_t *buf, const uint32_t *off,
     }
     wpos += waste;
     pos = waste ? 0 : pos;
+    if (i + 1 < count && pos + len + lens[i + 1] <= w->nbytes) /* the next packet's ring lines, owned before it is copied */
+      for (uint32_t o = 0; o < lens[i + 1]; o += 64) __builtin_prefetch(w->ring + pos + len + o, 1);
     memcpy(w->ring + pos, buf + off[i], len);
     uint32_t slot = (uint32_t)(tail & (w->nslots - 1));
     w->off[slot] = pos;

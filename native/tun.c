@@ -152,6 +152,11 @@ struct reader {
   int poll_drained;        /* and whether the queue was seen empty since (a read or a busy poll) */
   napi_async_context actx;
   svr_tun_pass *pass;      /* tunReaderPass: poll mode's steady pass (tun-pass.c), or NULL */
+  /* thread mode with a pass armed (verdicts): the thread checks each batch's L4 checksums while the bytes are in its
+   * core's cache (svr_tun_pass_verdicts), l4ok[k * batch + i]; vk[k]: buffer k's are there (written before hand_over) */
+  atomic_int verdicts;
+  uint8_t vk[MAX_BUFFERS];
+  uint8_t l4ok[MAX_BUFFERS * MAX_BATCH];
   struct reader_poll *ring_poll; /* poll mode: the watcher of ring->wait_fd */
 
   /* tunReaderRxRing (wan-rx-ring.c): set once, under mu, by the JS thread; read by whichever thread reads */
@@ -402,6 +407,10 @@ static void *reader_main(void *arg) {
     }
     if (n > 0) {
       svr_gather_pass(&r->gather, n);
+      r->vk[k] = atomic_load_explicit(&r->verdicts, memory_order_relaxed) != 0;
+      if (r->vk[k])
+        svr_tun_pass_verdicts(r->data + (size_t)k * r->batch * r->snap, r->lens + (size_t)k * r->batch, n, r->snap,
+                              r->l4ok + (size_t)k * r->batch);
       if (hand_over(r, k, n) != 0) {
         closing = 1;
         break;
@@ -598,7 +607,7 @@ static int poll_read_deliver(reader *r, int status) {
       int call = 1;
       uint32_t left = r->pass == NULL ? n
                                       : svr_tun_pass_run(r->pass, r->data + (size_t)k * r->batch * r->snap,
-                                                         r->lens + (size_t)k * r->batch, n, r->batch, r->snap, &call);
+                                                         r->lens + (size_t)k * r->batch, NULL, n, r->batch, r->snap, &call);
       total += n;
       if (call) {
         r->count[k] = left;
@@ -762,7 +771,7 @@ static void reader_call_js(napi_env env, napi_value cb, void *context, void *dat
   int call = 1;
   if (env != NULL && !r->stopped && r->pass != NULL && thread_pass()) /* the steady pass, as poll mode runs it */
     r->count[k] = svr_tun_pass_run(r->pass, r->data + (size_t)k * r->batch * r->snap, r->lens + (size_t)k * r->batch,
-                                   r->count[k], r->batch, r->snap, &call);
+                                   r->vk[k] ? r->l4ok + (size_t)k * r->batch : NULL, r->count[k], r->batch, r->snap, &call);
   if (call && env != NULL && !r->stopped && napi_get_undefined(env, &undef) == napi_ok &&
       reader_args(env, r, (int32_t)k, argv, &argc) == napi_ok)
     napi_call_function(env, undef, cb, argc, argv, NULL); /* cb catches the handler's exceptions */
@@ -1112,6 +1121,7 @@ static napi_value tun_reader_pass(napi_env env, napi_callback_info info) {
   svr_tun_pass_free(r->pass);
   r->pass = r->stopped ? NULL : p;
   if (r->stopped) svr_tun_pass_free(p);
+  atomic_store_explicit(&r->verdicts, r->pass != NULL && thread_pass(), memory_order_relaxed);
   return NULL;
 }
 

@@ -105,6 +105,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/router/steady-send.test': ['addon'],
   'unit/router/steady-receive.test': ['addon'],
   'unit/router/wan-pass.test': ['addon'],
+  'unit/io/tun-pass-verdict.test': ['addon'],
   'support/e2e-dir-fixture': [], // run by unit/support/e2e-dir.test
 };
 

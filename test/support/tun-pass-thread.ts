@@ -9,7 +9,9 @@
  * 198.18.12.2:16001). `count` datagrams of that flow are written to svrtp-src in batches of `batch`; the kernel
  * forwards them into svrtp-lan. Prints `RESULT <json>` once the queue counted them all (or after `ms`): the packets
  * the JS handler got, the packets the steady pass took, the queue's rx packets and batches, its reader mode, the
- * WAN port's tx packets and the SVR datagrams it sent (UDP, waypoint ports, tag length added).
+ * WAN port's tx packets and the SVR datagrams it sent (UDP, waypoint ports, tag length added). With `framed` the flow's
+ * payload is framed (the plain marker: the pass checks the UDP checksum first, or takes the reader thread's verdict) and
+ * every `bad`-th datagram (1-based) carries a wrong UDP checksum (the first of them unmarks the flow).
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +19,7 @@ import { runIp } from '../../src/io/tun/link.js';
 import { TunPort } from '../../src/io/tun/tun-port.js';
 import { buildUdp } from '../../src/packet/build.js';
 import { BatchHmac } from '../../src/crypto/native-crypto.js';
-import { NativeForward, SEAL_NONE } from '../../src/dataplane/native-forward.js';
+import { NativeForward, SEAL_NONE, SEAL_PLAIN } from '../../src/dataplane/native-forward.js';
 import { passIndices } from '../../src/dataplane/steady-pass.js';
 import { monotonicMs } from '../../src/dataplane/clock.js';
 
@@ -39,7 +41,7 @@ async function up(name: string): Promise<void> {
 }
 
 async function run(a: Json): Promise<void> {
-  const count = Number(a.count), batch = Number(a.batch);
+  const count = Number(a.count), batch = Number(a.batch), framed = a.framed === true, bad = Number(a.bad ?? 0);
   for (const f of ['ip_forward', 'conf/all/rp_filter', 'conf/default/rp_filter']) writeFileSync(`/proc/sys/net/ipv4/${f}`, f === 'ip_forward' ? '1' : '0');
   const lan = TunPort.open({ name: 'svrtp-lan', reader: 'thread' });
   const wan = TunPort.open({ name: 'svrtp-wan' });
@@ -69,7 +71,7 @@ async function run(a: Json): Promise<void> {
   const marked = nf.mark({
     ifIndex: 0, protocol: 17, src: word(CLIENT), dst: word(SERVER), ports: ((5000 << 16) | 6000) >>> 0,
     row: 0, forward: true, wpSrc: word(Uint8Array.of(198, 18, 12, 1)), wpDst: word(Uint8Array.of(198, 18, 12, 2)), localPort: 16000, peerPort: 16001,
-    outIf: 1, mtu: 1500, path: 0, seal: SEAL_NONE, service: 0, keyIdByte: 0, timeoutMs: 60_000, timed: false, flags: 0, transform: false,
+    outIf: 1, mtu: 1500, path: 0, seal: framed ? SEAL_PLAIN : SEAL_NONE, service: 0, keyIdByte: 0, timeoutMs: 60_000, timed: false, flags: 0, transform: false,
   }, mac, 1, 1, new Uint32Array(3), null, monotonicMs() + 20_000); // a lease past the run, however slow the machine
 
   const counters = new Float64Array(16);
@@ -83,6 +85,7 @@ async function run(a: Json): Promise<void> {
     let n = 0;
     for (; n < batch && i < count; n++, i++) {
       const p = buildUdp({ src: CLIENT, dst: SERVER, srcPort: 5000, dstPort: 6000, id: i + 1, payload: new Uint8Array(200).fill(i & 0xff) });
+      if (bad > 0 && (i + 1) % bad === 0) p[27] = p[27]! ^ 0x55; // a wrong UDP checksum (never 0: "none")
       offsets[n] = n * 2048;
       lengths[n] = p.length;
       data.set(p, n * 2048);

@@ -145,11 +145,12 @@ export interface SvrNativeTun {
    */
   tunReaderPass(handle: TunReaderHandle, table: unknown, ifIndex?: number, writers?: (TunWriterHandle | null)[], counters?: Float64Array,
     idx?: Uint32Array, tally?: Float64Array, clockOffsetMs?: number, slotMs?: number): void;
-  /** Tests only (test/unit/router/wan-pass): the steady pass on a caller's batch (slots of `snap` bytes) at clock `now`,
-   *  its egress packets copied to `out` (outLens / outIf; their count in tally[3]); returns the packets left, moved to
-   *  slots 0.. as JS would get them. */
+  /** Tests only (test/unit/router/wan-pass, io/tun-pass-verdict): the steady pass on a caller's batch (slots of `snap`
+   *  bytes) at clock `now`, its egress packets copied to `out` (outLens / outIf; their count in tally[3]); returns the
+   *  packets left, moved to slots 0.. as JS would get them. `l4ok`: per packet, 1 when the reader thread verified its L4
+   *  checksum (the verdicts a thread-mode reader hands over with a batch; absent: none, the pass checks). */
   tunPassProbe(table: unknown, ifIndex: number, counters: Float64Array, idx: Uint32Array, tally: Float64Array, now: number, data: Uint8Array,
-    lens: Uint32Array, count: number, snap: number, out: Uint8Array, outLens: Uint32Array, outIf: Uint32Array): number;
+    lens: Uint32Array, count: number, snap: number, out: Uint8Array, outLens: Uint32Array, outIf: Uint32Array, l4ok?: Uint8Array): number;
   tunWriteBatch(fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
   /**
    * vnet_hdr queues: coalesces TCP runs (and with `what` & TUN_WRITER_COALESCE_UDP, UDP runs; default
