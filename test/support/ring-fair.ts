@@ -20,6 +20,7 @@ import { runIp } from '../../src/io/tun/link.js';
 import type { Interface } from '../../src/model/config.js';
 import { WanPacketRx } from '../../src/node/wan-packet-rx.js';
 import { PacketInfo, parsePacket, PROTO_UDP } from '../../src/packet/ip.js';
+import { ringOf } from './tun-uso.js';
 
 type Json = Record<string, unknown>;
 
@@ -71,7 +72,7 @@ async function modeRecv(a: Json): Promise<void> {
   });
   const wan = { name: 'wan0', kind: 'wan', device: port.name, waypoint: RING_FAIR_WAYPOINT } as Interface;
   const events: string[] = [];
-  await WanPacketRx.start([wan], (e, f) => events.push(`${e} ${JSON.stringify(f)}`), undefined, (i, ix) => port.device.takeFromRing(ix, i.waypoint ?? ''), false);
+  await WanPacketRx.start([wan], (e, f) => events.push(`${e} ${JSON.stringify(f)}`), undefined, ringOf(port), false);
   sendFrom(String(a.sender), '198.18.252.1', FLOOD_PORT, Number(a.flood)); // synchronous: this thread takes nothing meanwhile
   sendFrom(String(a.sender), '198.18.252.5', TRICKLE_PORT, Number(a.trickle));
   setTimeout(() => {

@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Interface } from '../../../src/model/config.js';
 import { WanPacketRx, ingressDevices, rxScript, tableName } from '../../../src/node/wan-packet-rx.js';
+import { rxRingMaxLen } from '../../../src/io/tun/tun-device.js';
 import { inNetns, runNodeHelper } from '../../support/netns-helper.js';
 import { RING_FAIR_BATCH } from '../../support/ring-fair.js';
 import { requires } from '../../support/prerequisites.js';
@@ -118,7 +119,7 @@ test('the packet ring: every datagram once, from the ring, in order, TTL lowered
   await inNetns('wrx', (a) => inNetns('wrx', async (b) => {
     link(a, b);
     run('ip', 'netns', 'exec', b, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'); // the kernel would forward them too
-    const { sha256, got } = await exchange(a, b, async () => {}, 3_000, true); // reads for 3 s: a duplicate would show
+    const { sha256, got } = await exchange(a, b, async () => {}, 20_000, true); // reads 1 s after the last: a duplicate would show
     assert.is(got.datagrams, COUNT, 'datagrams through the ring');
     assert.is(got.device.rxRing, COUNT, 'all from the ring');
     assert.is(got.device.rxPackets, COUNT, 'none also forwarded into the TUN');
@@ -128,6 +129,7 @@ test('the packet ring: every datagram once, from the ring, in order, TTL lowered
     assert.is(got.ttlMin, 62, 'TTL 64, -1 in A, -1 by the ring reader');
     assert.is(got.ttlMax, 62);
     assert.match(tables(b), tableName('svrtu-in'));
+    assert.match(run('ip', 'netns', 'exec', b, 'nft', 'list', 'table', 'netdev', tableName('svrtu-in')), `meta length <= ${rxRingMaxLen()} `, 'the bound is the addon\'s');
   }));
 });
 
@@ -145,6 +147,23 @@ function twoLinks(a: string, b: string): void {
   run('ip', '-n', a, 'rule', 'add', 'from', '198.18.252.5', 'lookup', '100');
   run('ip', '-n', a, 'route', 'add', '198.18.253.128/25', 'via', '198.18.252.6', 'table', '100');
 }
+
+test('a start deletes the table a killed node left for its waypoint on a device since renamed, not another waypoint\'s; no ring: says why', async () => {
+  await inNetns('wrx', (a) => inNetns('wrx', async (b) => {
+    link(a, b);
+    const write = (device: string, waypoint: string): void => {
+      const r = spawnSync('ip', ['netns', 'exec', b, 'nft', '-f', '-'], { input: rxScript({ device, waypoint }, ['ub'], 1952), encoding: 'utf8' });
+      assert.is(r.status, 0, r.stderr);
+    };
+    write('svrtu-old', WAYPOINT); // a killed node's drop rule: the kernel would never forward WAYPOINT's packets again
+    write('svrtu-else', '198.18.253.200');
+    const events: string[] = [];
+    await WanPacketRx.start([wan], (e, f) => events.push(`${e} ${f.reason}`), b, 'a router pair', false);
+    assert.not.ok(tables(b).includes(tableName('svrtu-old')), 'the stale table is gone');
+    assert.ok(tables(b).includes(tableName('svrtu-else')), 'another waypoint\'s stays');
+    assert.equal(events, ['wan-rx.off packet ring: a router pair']);
+  }));
+});
 
 test('the packet ring on two devices: a full first ring does not keep the second\'s datagrams waiting', async () => {
   await inNetns('wrx', (a) => inNetns('wrx', async (b) => {
