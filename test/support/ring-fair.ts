@@ -20,7 +20,7 @@ import { runIp } from '../../src/io/tun/link.js';
 import type { Interface } from '../../src/model/config.js';
 import { WanPacketRx } from '../../src/node/wan-packet-rx.js';
 import { PacketInfo, parsePacket, PROTO_UDP } from '../../src/packet/ip.js';
-import { ringOf } from './tun-uso.js';
+import { ringOf, runHelperModes } from './tun-uso.js';
 
 type Json = Record<string, unknown>;
 
@@ -81,11 +81,4 @@ async function modeRecv(a: Json): Promise<void> {
   }, Number(a.ms));
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [mode, arg] = process.argv.slice(2);
-  const args = JSON.parse(arg ?? '{}') as Json;
-  (mode === 'send' ? modeSend(args) : mode === 'recv' ? modeRecv(args) : Promise.reject(new Error(`unknown mode ${mode}`))).catch((e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exit(1);
-  });
-}
+runHelperModes(import.meta.url, { send: modeSend, recv: modeRecv });

@@ -163,12 +163,15 @@ async function modeRecv(a: Json): Promise<void> {
   deadline = setTimeout(finish, Number(a.ms)); // from the route on: the sender waits for it (the ring's nft calls took seconds at load 22)
 }
 
-// run as a script (the test imports usoPayload from here too)
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** Runs `MODE JSON` of argv when the helper at `url` is the script (a test imports from it too); exits 1 on an error. */
+export function runHelperModes(url: string, modes: Record<string, (a: Json) => Promise<void>>): void {
+  if (process.argv[1] !== fileURLToPath(url)) return;
   const [mode, arg] = process.argv.slice(2);
-  const args = JSON.parse(arg ?? '{}') as Json;
-  (mode === 'send' ? modeSend(args) : mode === 'recv' ? modeRecv(args) : Promise.reject(new Error(`unknown mode ${mode}`))).catch((e: unknown) => {
+  const run = modes[mode ?? ''];
+  (run === undefined ? Promise.reject(new Error(`unknown mode ${mode}`)) : run(JSON.parse(arg ?? '{}') as Json)).catch((e: unknown) => {
     process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
     process.exit(1);
   });
 }
+
+runHelperModes(import.meta.url, { send: modeSend, recv: modeRecv });
