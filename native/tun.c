@@ -1306,6 +1306,7 @@ napi_status svr_tun_init(napi_env env, napi_value exports) {
       (s = svr_export_u32(env, exports, "TUN_VNET_HDR", SVR_TUN_VNET_HDR)) != napi_ok ||
       (s = svr_export_u32(env, exports, "TUN_READER_OFFLOAD", SVR_READER_OFFLOAD)) != napi_ok ||
       (s = svr_export_u32(env, exports, "TUN_READER_POLL", SVR_READER_POLL)) != napi_ok ||
+      (s = svr_export_u32(env, exports, "TUN_RX_RING_MAX_LEN", SVR_RX_RING_MAX_LEN)) != napi_ok ||
       (s = svr_tun_write_init(env, exports, te)) != napi_ok)
     return s;
   return napi_ok;

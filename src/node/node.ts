@@ -32,10 +32,11 @@ import { SHOW_WHAT, type ControlRequest, type SessionsShown } from './control-pr
 import { listenControl } from './control-server.js';
 import type { JsonLineServer } from '../util/json-lines.js';
 import { EgressShaper } from './egress-shaper.js';
-import { type RingAttach, WanPacketRx, wanPacketRxEnabled, wanRxRingEnabled } from './wan-packet-rx.js';
+import { clearStaleTables, type RingAttach, WanPacketRx, wanPacketRxEnabled, wanRxRingEnabled } from './wan-packet-rx.js';
 import { RawSendGates } from '../io/tun/raw-send-gates.js';
 import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
 import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
+import { rxRingMaxLen } from '../io/tun/tun-device.js';
 import { WorkerHost } from '../workers/worker-host.js';
 import { prepareConfigInThread } from './config-thread.js';
 import { Store } from '../store/store.js';
@@ -478,15 +479,18 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   }
   visibility.metrics.setShapingSource(() => shaper.stats());
   // the WAN receive off the ingress: the readers' packet rings (one queue per device: no data-path workers, no router pair), else `fwd`
-  const ring: RingAttach | undefined = wanRxRingEnabled() && workers <= 1 && haNode === undefined
-    ? (i, ix) => {
+  const noRing = workers > 1 ? 'data-path workers' : haNode !== undefined ? 'a router pair' : undefined;
+  const ring: RingAttach | string | undefined = !wanRxRingEnabled() ? undefined : noRing ?? {
+    get maxLen() { return rxRingMaxLen(); }, // once a ring opened: the addon is there
+    open: (i, ix) => {
       const port = opened.find((x) => x.iface.device === i.device)?.port;
       return port === undefined ? 'no queue' : port.device.takeFromRing(ix, i.waypoint ?? '');
-    }
-    : undefined;
-  const wanRx = wanPacketRxEnabled() || ring !== undefined
-    ? await WanPacketRx.start(me.interfaces.filter((i) => onThisNode(i, haNode)), logInfo, undefined, ring, wanPacketRxEnabled())
-    : undefined;
+    },
+  };
+  const mine = me.interfaces.filter((i) => onThisNode(i, haNode));
+  const on = wanPacketRxEnabled() || ring !== undefined;
+  if (!on) await clearStaleTables(mine.filter((i) => i.kind === 'wan')); // a killed node's drop rules would keep the packets from the TUN
+  const wanRx = on ? await WanPacketRx.start(mine, logInfo, undefined, ring, wanPacketRxEnabled()) : undefined;
   const recorder = new StateRecorder(store, router, { log: logInfo });
   await recorder.recordConfig(configToDocument(redactSecrets(config)));
   visibility.alarms.configApplied(o.configPath, 'at start');

@@ -4,7 +4,7 @@
  * transmit queue (`SVR_WAN_PACKET_RX=1`; docs/tun-io.md "The WAN receive without the kernel's forwarding").
  *
  * Ring: the reader's AF_PACKET ring (a tap, before the ingress hook) takes the IPv4 packets for the waypoint, for
- * this host, TTL > 1, up to RING_MAX_LEN bytes (native/wan-rx-ring.c's filter); the ingress chain drops the same
+ * this host, TTL > 1, up to RingAttach.maxLen bytes (native/wan-rx-ring.c's filter); the ingress chain drops the same
  * packets (`... counter drop`), so the kernel does not route them too. Opened before the table is written; the
  * table is deleted at stop before the TUN closes.
  *
@@ -30,11 +30,13 @@ export function wanRxRingEnabled(): boolean {
   return process.env['SVR_WAN_RX_RING'] === '1';
 }
 
-/** The longest packet the ring takes (SVR_RX_RING_MAX_LEN of native/wan-rx-ring.h): the drop rule's bound too. */
-export const RING_MAX_LEN = 1952;
-
-/** Opens the ring of a WAN interface's queue on the devices (ifindexes); returns why not, or undefined. */
-export type RingAttach = (iface: Interface, ifindexes: readonly number[]) => string | undefined;
+/** The packet rings of a node's WAN queues. */
+export interface RingAttach {
+  /** Opens the ring of a WAN interface's queue on the devices (ifindexes); returns why not, or undefined. */
+  open(iface: Interface, ifindexes: readonly number[]): string | undefined;
+  /** The longest packet a ring takes (the addon's TUN_RX_RING_MAX_LEN): the drop rule's bound too. */
+  maxLen: number;
+}
 
 interface LinkRow {
   ifindex?: number;
@@ -59,10 +61,10 @@ export function tableName(device: string): string {
 
 /**
  * The `nft -f` script that replaces the table of one WAN interface: an ingress chain on each device with the rule
- * for its waypoint. The first two lines make the delete succeed whether or not an old table is there; the whole
- * script is one transaction.
+ * for its waypoint: `fwd` into the TUN, or with `ringMaxLen` a drop of what the ring takes. The first two lines make
+ * the delete succeed whether or not an old table is there; the whole script is one transaction.
  */
-export function rxScript(iface: Pick<Interface, 'device' | 'waypoint'>, devices: readonly string[], ring = false): string {
+export function rxScript(iface: Pick<Interface, 'device' | 'waypoint'>, devices: readonly string[], ringMaxLen?: number): string {
   const t = tableName(iface.device);
   const lines = [`table netdev ${t} {}`, `delete table netdev ${t}`];
   const wp = iface.waypoint === undefined ? undefined : parseAddress(iface.waypoint);
@@ -71,23 +73,54 @@ export function rxScript(iface: Pick<Interface, 'device' | 'waypoint'>, devices:
   lines.push(`table netdev ${t} {`);
   devices.forEach((d, i) => {
     lines.push(`  chain in${i} {`, `    type filter hook ingress device "${d}" priority 0; policy accept;`);
-    const then = ring ? `meta pkttype host meta length <= ${RING_MAX_LEN} counter drop` : `counter fwd ${fam} to ${iface.waypoint} device "${iface.device}"`;
+    const then = ringMaxLen !== undefined ? `meta pkttype host meta length <= ${ringMaxLen} counter drop` : `counter fwd ${fam} to ${iface.waypoint} device "${iface.device}"`;
     lines.push(`    ${fam} daddr ${iface.waypoint} ${ttl} > 1 ${then}`, '  }');
   });
   lines.push('}');
   return `${lines.join('\n')}\n`;
 }
 
-/** `nft -f -` with the script on stdin (in namespace `netns`: tests). */
-function runNft(script: string, netns?: string): Promise<void> {
-  const [cmd, args] = netns === undefined ? ['nft', ['-f', '-']] : ['ip', ['netns', 'exec', netns, 'nft', '-f', '-']];
+/** `nft <args>` (in namespace `netns`: tests) with `input` on stdin; its stdout. */
+function nft(args: readonly string[], netns?: string, input?: string): Promise<string> {
+  const [cmd, all] = netns === undefined ? ['nft', [...args]] : ['ip', ['netns', 'exec', netns, 'nft', ...args]];
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { timeout: 10_000, encoding: 'utf8' }, (err, _out, stderr) => {
-      if (err) reject(new Error(`nft -f failed: ${stderr.trim() || err.message}`));
-      else resolve();
+    const child = execFile(cmd, all, { timeout: 10_000, encoding: 'utf8' }, (err, out, stderr) => {
+      if (err) reject(new Error(`nft ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
+      else resolve(out);
     });
-    child.stdin?.end(script);
+    child.stdin?.on('error', () => {}); // EPIPE when nft did not read it: its exit status says what happened
+    child.stdin?.end(input);
   });
+}
+
+/** `nft -f -` with the script on stdin. */
+async function runNft(script: string, netns?: string): Promise<void> {
+  await nft(['-f', '-'], netns, script);
+}
+
+/**
+ * Deletes the tables a node killed before its stop (SIGKILL, a crash) left that this start would not replace: those
+ * of the WAN interfaces' devices, and any other `svr_rx_` table whose rule names one of their waypoints (a port
+ * replaced since, its device renamed): a stale drop rule would keep the waypoint's packets from the kernel's
+ * forwarding, and a stale `fwd` names a TUN that is gone. Returns the tables deleted; never throws.
+ */
+export async function clearStaleTables(wans: readonly Pick<Interface, 'device' | 'waypoint'>[], netns?: string): Promise<string[]> {
+  const deleted: string[] = [];
+  try {
+    const ours = new Set(wans.map((w) => tableName(w.device)));
+    const names = [...(await nft(['list', 'tables', 'netdev'], netns)).matchAll(/^table netdev (svr_rx_\w+)$/gm)].map((m) => m[1]!);
+    for (const t of names) {
+      if (!ours.has(t)) {
+        const rules = await nft(['list', 'table', 'netdev', t], netns);
+        if (!wans.some((w) => w.waypoint !== undefined && rules.includes(` daddr ${w.waypoint} `))) continue;
+      }
+      await runNft(`delete table netdev ${t}\n`, netns);
+      deleted.push(t);
+    }
+  } catch {
+    // no nft, or no netdev family: no table to delete
+  }
+  return deleted;
 }
 
 /** The tables a node installed; `stop()` deletes them (twice is fine). */
@@ -98,25 +131,27 @@ export class WanPacketRx {
    * Installs the ingress rules of the node's WAN interfaces (those with a waypoint, on this node). Never throws:
    * without nftables' netdev family (or `nft`), the node logs why and the kernel forwards as before. `netns`: in
    * that namespace instead of the process's own (tests). `ring`: the interfaces' readers take the packets from a
-   * packet ring where it opens (the rule then drops them); elsewhere the `fwd` rule when `fwd`, else nothing.
+   * packet ring where it opens (the rule then drops them), or why the node has none; elsewhere the `fwd` rule when
+   * `fwd`, else nothing (logged).
    */
   static async start(ifaces: readonly Interface[], log: (event: string, fields: Record<string, string | number>) => void, netns?: string,
-    ring?: RingAttach, fwd = true): Promise<WanPacketRx> {
+    ring?: RingAttach | string, fwd = true): Promise<WanPacketRx> {
     const wans = ifaces.filter((i) => i.kind === 'wan' && i.waypoint !== undefined);
     const done: string[] = [];
     if (wans.length === 0) return new WanPacketRx(done, netns);
+    await clearStaleTables(wans, netns);
     try {
       const links = ingressLinks(JSON.parse(await runIp(['-j', '-d', 'link', 'show'], netns === undefined ? {} : { netns })) as LinkRow[]);
       const devices = links.map((l) => l.ifname);
       if (devices.length === 0) throw new Error('no Ethernet device to take SVR packets from');
       for (const w of wans) {
-        if (ring !== undefined) await runNft(rxScript(w, []), netns); // nft and its netdev family work before a ring takes packets
-        const why = ring === undefined ? 'off' : ring(w, links.map((l) => l.ifindex ?? 0));
+        if (typeof ring === 'object') await runNft(rxScript(w, []), netns); // nft and its netdev family work before a ring takes packets
+        const why = ring === undefined ? 'off' : typeof ring === 'string' ? ring : ring.open(w, links.map((l) => l.ifindex ?? 0));
         if (why !== undefined && !fwd) {
           log('wan-rx.off', { interface: w.name, reason: `packet ring: ${why}` });
           continue;
         }
-        await runNft(rxScript(w, devices, why === undefined), netns);
+        await runNft(rxScript(w, devices, why === undefined && typeof ring === 'object' ? ring.maxLen : undefined), netns);
         done.push(w.device);
         log('wan-rx.on', { interface: w.name, device: w.device, ingress: devices.join(','), via: why === undefined ? 'ring' : 'fwd' });
       }

@@ -15,7 +15,8 @@
  *        through the output route meanwhile (/proc/net/snmp OutTransmits: raw IP sends count, frames do not).
  *   recv {name, route, count, ms[, ring]}    opens TUN `name` with offload (as a WAN queue reads), with `ring` (a
  *        waypoint) takes that waypoint's packets from a packet ring with the ingress rule that drops them
- *        (src/node/wan-packet-rx.ts), routes `route` into it (the test waits for that route), then reads until `count` datagrams (or `ms` passed) and prints
+ *        (src/node/wan-packet-rx.ts), routes `route` into it (the test waits for that route), then reads until `count` datagrams (with
+ *        `ring` 1 s more) or `ms` from the route passed and prints
  *        `RESULT <json>`: how many,
  *        the sha256 of their UDP payloads in order, the largest, how many had a bad IPv4 or UDP checksum or an
  *        IPv4 id other than their index, the lowest and highest TTL, and the device's rx counters (super-packets read,
@@ -28,7 +29,8 @@ import { runIp } from '../../src/io/tun/link.js';
 import { TunPort } from '../../src/io/tun/tun-port.js';
 import { RawSendGates } from '../../src/io/tun/raw-send-gates.js';
 import { tunOptions } from '../../src/node/host-setup.js';
-import { WanPacketRx } from '../../src/node/wan-packet-rx.js';
+import { type RingAttach, WanPacketRx } from '../../src/node/wan-packet-rx.js';
+import { rxRingMaxLen } from '../../src/io/tun/tun-device.js';
 import type { Interface } from '../../src/model/config.js';
 import { fold, readU16, sumBytes } from '../../src/packet/checksum.js';
 import { buildUdp } from '../../src/packet/build.js';
@@ -49,6 +51,11 @@ export function usoPayload(i: number, size: number): Uint8Array {
   const b = new Uint8Array(size);
   for (let k = 0; k < size; k++) b[k] = (i * 31 + k * 7) & 0xff;
   return b;
+}
+
+/** The packet ring of `port`'s reader, as a node attaches it. */
+export function ringOf(port: TunPort): RingAttach {
+  return { maxLen: rxRingMaxLen(), open: (i, ix) => port.device.takeFromRing(ix, i.waypoint ?? '') };
 }
 
 async function up(name: string): Promise<void> {
@@ -121,11 +128,12 @@ async function modeRecv(a: Json): Promise<void> {
   const hash = createHash('sha256');
   const pi = new PacketInfo();
   const got = { datagrams: 0, maxLen: 0, badIpChecksum: 0, badUdpChecksum: 0, idNotIndex: 0, other: 0, ttlMin: 255, ttlMax: 0 };
+  let deadline: NodeJS.Timeout | undefined;
   let done = false;
   const finish = (): void => {
     if (done) return;
     done = true;
-    clearTimeout(deadline);
+    if (deadline !== undefined) clearTimeout(deadline);
     print(`RESULT ${JSON.stringify({ ...got, sha256: hash.digest('hex'), stats: port.stats, device: port.device.stats })}`);
     port.close();
   };
@@ -144,23 +152,26 @@ async function modeRecv(a: Json): Promise<void> {
       got.ttlMin = Math.min(got.ttlMin, data[off + 8]!);
       got.ttlMax = Math.max(got.ttlMax, data[off + 8]!);
       hash.update(data.subarray(pi.payload, pi.end));
-      if (++got.datagrams === count && a.ring === undefined) finish(); // ring: reads till ms (a duplicate shows)
+      if (++got.datagrams === count) setTimeout(finish, a.ring === undefined ? 0 : 1000); // ring: 1 s more (a duplicate shows)
     }
   });
-  const deadline = setTimeout(finish, Number(a.ms));
   if (a.ring !== undefined) {
     const wan = { name: 'wan0', kind: 'wan', device: port.name, waypoint: String(a.ring) } as Interface;
-    await WanPacketRx.start([wan], (e, f) => process.stderr.write(`${e} ${JSON.stringify(f)}\n`), undefined, (i, ix) => port.device.takeFromRing(ix, i.waypoint ?? ''), false);
+    await WanPacketRx.start([wan], (e, f) => process.stderr.write(`${e} ${JSON.stringify(f)}\n`), undefined, ringOf(port), false);
   }
   await runIp(['route', 'replace', String(a.route), 'dev', port.name]);
+  deadline = setTimeout(finish, Number(a.ms)); // from the route on: the sender waits for it (the ring's nft calls took seconds at load 22)
 }
 
-// run as a script (the test imports usoPayload from here too)
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** Runs `MODE JSON` of argv when the helper at `url` is the script (a test imports from it too); exits 1 on an error. */
+export function runHelperModes(url: string, modes: Record<string, (a: Json) => Promise<void>>): void {
+  if (process.argv[1] !== fileURLToPath(url)) return;
   const [mode, arg] = process.argv.slice(2);
-  const args = JSON.parse(arg ?? '{}') as Json;
-  (mode === 'send' ? modeSend(args) : mode === 'recv' ? modeRecv(args) : Promise.reject(new Error(`unknown mode ${mode}`))).catch((e: unknown) => {
+  const run = modes[mode ?? ''];
+  (run === undefined ? Promise.reject(new Error(`unknown mode ${mode}`)) : run(JSON.parse(arg ?? '{}') as Json)).catch((e: unknown) => {
     process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
     process.exit(1);
   });
 }
+
+runHelperModes(import.meta.url, { send: modeSend, recv: modeRecv });

@@ -139,6 +139,8 @@ export interface SvrNativeTun {
   /** An offload reader also takes the SVR packets of these Ethernet devices for `waypoint` (a.b.c.d as a << 24 | ... | d, as an int32)
    *  from a packet ring (native/wan-rx-ring.c), in either mode; throws an errno error (EPERM without CAP_NET_RAW). */
   tunReaderRxRing(handle: TunReaderHandle, ifindexes: Uint32Array, waypoint: number): void;
+  /** The longest packet the ring takes (SVR_RX_RING_MAX_LEN of native/wan-rx-ring.h); longer ones stay the kernel's. */
+  readonly TUN_RX_RING_MAX_LEN: number;
   /**
    * Poll mode's steady pass (native/tun-pass.c): native/fwd.c's table runs on each batch read in poll mode, its packets
    * go to `writers` (by interface index) and the counters at `idx`, the callback gets only the rest. null: off.

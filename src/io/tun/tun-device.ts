@@ -226,6 +226,11 @@ export const DEFAULT_WRITE_DIRECT_MAX = 8;
  */
 const CONTROL_DIRECT_MAX = process.env['SVR_TUN_CONTROL_DIRECT'] === '0' ? 0 : 256;
 
+/** The longest packet takeFromRing's ring takes (the addon's; native/wan-rx-ring.h): the ingress drop rule's bound. */
+export function rxRingMaxLen(): number {
+  return loadNative().TUN_RX_RING_MAX_LEN;
+}
+
 const E = osConstants.errno;
 /** Linux EBADFD ("File descriptor in bad state"): a TUN queue whose device is gone. Not in os.constants. */
 const EBADFD = 77;

@@ -10,7 +10,8 @@
  * by one must arrive in order, checksums valid, with the TTL the forwarding would have given them (64, -1 in A's
  * forwarding, -1 in B's rule). Without the rule none arrive; after stop() the table is gone; a table left by a
  * node killed (its TUN gone) is replaced at the next start. The packet ring (SVR_WAN_RX_RING): with B forwarding, every
- * datagram comes from the reader's ring once (the rule drops them before B's routing), with the same bytes.
+ * datagram comes from the reader's ring once (the rule drops them before B's routing), with the same bytes; with two
+ * devices, a full ring on the first does not keep the second's few datagrams (a path's BFD) waiting behind it.
  */
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -18,11 +19,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Interface } from '../../../src/model/config.js';
 import { WanPacketRx, ingressDevices, rxScript, tableName } from '../../../src/node/wan-packet-rx.js';
+import { rxRingMaxLen } from '../../../src/io/tun/tun-device.js';
 import { inNetns, runNodeHelper } from '../../support/netns-helper.js';
+import { RING_FAIR_BATCH } from '../../support/ring-fair.js';
 import { requires } from '../../support/prerequisites.js';
 import { waitFor } from '../../support/config.js';
 
 const HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'support', 'tun-uso.js');
+const FAIR_HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'support', 'ring-fair.js');
 const COUNT = 2000;
 const WAYPOINT = '198.18.253.129';
 
@@ -115,7 +119,7 @@ test('the packet ring: every datagram once, from the ring, in order, TTL lowered
   await inNetns('wrx', (a) => inNetns('wrx', async (b) => {
     link(a, b);
     run('ip', 'netns', 'exec', b, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'); // the kernel would forward them too
-    const { sha256, got } = await exchange(a, b, async () => {}, 3_000, true); // reads for 3 s: a duplicate would show
+    const { sha256, got } = await exchange(a, b, async () => {}, 20_000, true); // reads 1 s after the last: a duplicate would show
     assert.is(got.datagrams, COUNT, 'datagrams through the ring');
     assert.is(got.device.rxRing, COUNT, 'all from the ring');
     assert.is(got.device.rxPackets, COUNT, 'none also forwarded into the TUN');
@@ -125,6 +129,58 @@ test('the packet ring: every datagram once, from the ring, in order, TTL lowered
     assert.is(got.ttlMin, 62, 'TTL 64, -1 in A, -1 by the ring reader');
     assert.is(got.ttlMax, 62);
     assert.match(tables(b), tableName('svrtu-in'));
+    assert.match(run('ip', 'netns', 'exec', b, 'nft', 'list', 'table', 'netdev', tableName('svrtu-in')), `meta length <= ${rxRingMaxLen()} `, 'the bound is the addon\'s');
+  }));
+});
+
+/** A's two veths into B (ub0 first: the ring's first device), its neighbours static; from 198.18.252.5 through ub1. */
+function twoLinks(a: string, b: string): void {
+  for (const [i, net] of [[0, 0], [1, 4]] as const) {
+    const [ma, mb] = [`02:00:00:00:0${i}:01`, `02:00:00:00:0${i}:02`];
+    run('ip', '-n', a, 'link', 'add', `ua${i}`, 'address', ma, 'type', 'veth', 'peer', 'name', `ub${i}`, 'address', mb, 'netns', b);
+    run('ip', '-n', a, 'addr', 'add', `198.18.252.${net + 1}/30`, 'dev', `ua${i}`);
+    run('ip', '-n', b, 'addr', 'add', `198.18.252.${net + 2}/30`, 'dev', `ub${i}`);
+    for (const [ns, dev] of [[a, `ua${i}`], [b, `ub${i}`]] as const) run('ip', '-n', ns, 'link', 'set', dev, 'up');
+    run('ip', '-n', a, 'neigh', 'replace', `198.18.252.${net + 2}`, 'lladdr', mb, 'dev', `ua${i}`, 'nud', 'permanent');
+  }
+  run('ip', '-n', a, 'route', 'add', '198.18.253.128/25', 'via', '198.18.252.2');
+  run('ip', '-n', a, 'rule', 'add', 'from', '198.18.252.5', 'lookup', '100');
+  run('ip', '-n', a, 'route', 'add', '198.18.253.128/25', 'via', '198.18.252.6', 'table', '100');
+}
+
+test('a start deletes the table a killed node left for its waypoint on a device since renamed, not another waypoint\'s; no ring: says why', async () => {
+  await inNetns('wrx', (a) => inNetns('wrx', async (b) => {
+    link(a, b);
+    const write = (device: string, waypoint: string): void => {
+      const r = spawnSync('ip', ['netns', 'exec', b, 'nft', '-f', '-'], { input: rxScript({ device, waypoint }, ['ub'], 1952), encoding: 'utf8' });
+      assert.is(r.status, 0, r.stderr);
+    };
+    write('svrtu-old', WAYPOINT); // a killed node's drop rule: the kernel would never forward WAYPOINT's packets again
+    write('svrtu-else', '198.18.253.200');
+    const events: string[] = [];
+    await WanPacketRx.start([wan], (e, f) => events.push(`${e} ${f.reason}`), b, 'a router pair', false);
+    assert.not.ok(tables(b).includes(tableName('svrtu-old')), 'the stale table is gone');
+    assert.ok(tables(b).includes(tableName('svrtu-else')), 'another waypoint\'s stays');
+    assert.equal(events, ['wan-rx.off packet ring: a router pair']);
+  }));
+});
+
+test('the packet ring on two devices: a full first ring does not keep the second\'s datagrams waiting', async () => {
+  await inNetns('wrx', (a) => inNetns('wrx', async (b) => {
+    twoLinks(a, b);
+    // B's reader takes while its JS thread is blocked until its buffers are full, then stops: the flood fills
+    // ub0's ring (1,024 frames, the rest dropped), then 5 datagrams come into ub1's
+    const got = (await runNodeHelper(FAIR_HELPER, b, 'recv', { name: 'svrtu-in', sender: a, flood: 1500, trickle: 5, ms: 2_000 })).result as {
+      flood: number; trickle: number; floodBefore: number[]; events: string[]; device: { rxRing: number };
+    };
+    assert.match(got.events.join('\n'), /wan-rx\.on .*"ingress":"ub0,ub1","via":"ring"/);
+    assert.is(got.trickle, 5, 'the second device\'s datagrams');
+    assert.ok(got.flood >= 800, `the first ring was full: ${got.flood} flood datagrams`);
+    assert.is(got.device.rxRing, got.flood + got.trickle, 'all from the rings');
+    // before them: the reader's 4 buffers taken before it stopped, then at most 1 take of the first ring
+    // (each take starts at the next ring); a first-ring bias takes all of the first ring first
+    const takes = Math.max(...got.floodBefore) / RING_FAIR_BATCH;
+    assert.ok(takes <= 4 + 1 + 5, `flood datagrams before the second device's: ${got.floodBefore.join(',')} (${takes} batches)`);
   }));
 });
 
