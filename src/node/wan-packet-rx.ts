@@ -25,9 +25,9 @@ export function wanPacketRxEnabled(): boolean {
   return process.env['SVR_WAN_PACKET_RX'] === '1';
 }
 
-/** Whether a WAN TUN reader takes its SVR packets from a packet ring (SVR_WAN_RX_RING=1; default off: docs/environment.md). */
+/** Whether a WAN TUN reader takes its SVR packets from a packet ring (default on; SVR_WAN_RX_RING=0 off: docs/environment.md). */
 export function wanRxRingEnabled(): boolean {
-  return process.env['SVR_WAN_RX_RING'] === '1';
+  return process.env['SVR_WAN_RX_RING'] !== '0';
 }
 
 /** The packet rings of a node's WAN queues. */
